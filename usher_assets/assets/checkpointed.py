@@ -1,0 +1,168 @@
+"""checkpointed_asset: a Dagster asset that decides from fingerprints, before loading any input, whether to run.
+
+The wrapped function is a plain transform: its parameters name upstream assets (loaded as polars
+frames only when the body runs) plus optional `config`, `pipeline`, `source_paths` and `context`.
+"""
+
+import inspect
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from usher_assets.assets.fingerprints import FingerprintInputs, decide, slice_fingerprint
+from usher_assets.schemas import CHROMOSOME, CHROMOSOMES
+from usher_assets.storage.io_manager import AssetOutcome, SliceOutcome
+from usher_assets.storage.provenance import ProvenanceTracker
+from usher_assets.storage.sql import TableRef
+
+CHROMOSOME_PARTITIONS = dg.StaticPartitionsDefinition(CHROMOSOMES)
+FORCE_TAG = "usher/force"
+SPECIAL_PARAMETERS = ("context", "config", "pipeline", "source_paths")
+
+
+class CheckpointConfig(dg.Config):
+    """Run config every checkpointed asset accepts."""
+
+    force: bool = Field(False, description="Recompute even if the checkpoint matches the fingerprint.")
+
+
+@dataclass(frozen=True)
+class CheckpointedSpec:
+    name: str
+    group: str
+    code_version: str
+    upstream: tuple[str, ...]
+    sources: tuple[str, ...]
+    config_sections: tuple[str, ...]
+    partitioned: bool
+
+    @property
+    def ref(self) -> TableRef:
+        return TableRef(self.group, self.name)
+
+
+# Asset name -> spec, filled as asset modules are imported; upstream assets are declared first.
+SPECS: dict[str, CheckpointedSpec] = {}
+
+
+def is_forced(context: dg.AssetExecutionContext, config: CheckpointConfig, name: str) -> bool:
+    """`force: true` in the asset's run config, or the run tag usher/force = all | name[,name...]."""
+    tag = context.run.tags.get(FORCE_TAG, "").strip()
+    named = {part.strip() for part in tag.split(",") if part.strip()}
+    return config.force or tag.lower() in {"all", "*", "true"} or name in named
+
+
+def _partition_keys(context: dg.AssetExecutionContext, spec: CheckpointedSpec) -> list[str | None]:
+    # In a single-run range an unpartitioned asset still reports a range: ask the definition.
+    if not spec.partitioned:
+        return [None]
+    return list(context.partition_keys)
+
+
+def checkpointed_asset(*, group: str, code_version: str, sources: tuple[str, ...] = (),
+                       config_sections: tuple[str, ...] = (), partitioned: bool = False,
+                       config_class: type[CheckpointConfig] = CheckpointConfig,
+                       kinds: tuple[str, ...] = ("polars", "duckdb"), owners: list[str] | None = None,
+                       ) -> Callable[[Callable], dg.AssetsDefinition]:
+    """Turn a transform into an asset stored by DuckDBIOManager that skips itself when unchanged."""
+
+    def decorate(fn: Callable) -> dg.AssetsDefinition:
+        params = list(inspect.signature(fn).parameters)
+        upstream = tuple(p for p in params if p not in SPECIAL_PARAMETERS)
+        missing = [u for u in upstream if u not in SPECS]
+        if missing:
+            raise dg.DagsterInvalidDefinitionError(
+                f"{fn.__name__}: parameters {missing} name no checkpointed asset defined before it")
+        spec = CheckpointedSpec(fn.__name__, group, code_version, upstream, tuple(sources),
+                                tuple(config_sections), partitioned)
+        SPECS[spec.name] = spec
+        deps = [dg.AssetDep(u, partition_mapping=dg.AllPartitionMapping()) if SPECS[u].partitioned
+                else dg.AssetDep(u) for u in upstream]
+
+        def compute(context: dg.AssetExecutionContext, config):
+            return _run(context, config, spec, fn, params)
+
+        compute.__annotations__ = {"context": dg.AssetExecutionContext, "config": config_class}
+        return dg.asset(
+            name=spec.name, group_name=group, code_version=code_version, deps=deps,
+            partitions_def=CHROMOSOME_PARTITIONS if partitioned else None,
+            backfill_policy=dg.BackfillPolicy.single_run(), kinds=set(kinds), owners=owners,
+            description=inspect.getdoc(fn), required_resource_keys={"pipeline"},
+            metadata={"dagster/table_name": f"{group}.{spec.name}", "sources_read": list(sources),
+                      "config_sections_read": list(config_sections)},
+        )(compute)
+
+    return decorate
+
+
+def _run(context: dg.AssetExecutionContext, config: CheckpointConfig, spec: CheckpointedSpec,
+         fn: Callable, params: list[str]) -> dg.Output:
+    pipeline = context.resources.pipeline.config
+    io_manager = context.resources.io_manager
+    store = io_manager.store()
+    started = time.monotonic()
+    inputs = FingerprintInputs.gather(store, pipeline, spec, SPECS, config.model_dump(exclude={"force"}))
+    forced = is_forced(context, config, spec.name)
+    keys = _partition_keys(context, spec)
+    existing = store.get_checkpoints([spec.ref.slice(k) for k in keys])
+    provenance = ProvenanceTracker.from_config(pipeline, run_id=context.run_id, asset_key=spec.name,
+                                               code_version=spec.code_version)
+    slices, to_compute = [], []
+    for key in keys:
+        fingerprint = slice_fingerprint(spec, key, inputs)
+        reason = decide(store, existing[spec.ref.slice(key)], fingerprint, forced)
+        slices.append(SliceOutcome(key, fingerprint.value, fingerprint.parts, checkpoint=existing[spec.ref.slice(key)]))
+        if reason is not None:
+            to_compute.append(slices[-1])
+            context.log.info(f"{spec.ref.slice(key).label}: computing ({reason})")
+            provenance.step("decide", partition=key, recompute=reason)
+    provenance.step("fingerprint", seconds=round(time.monotonic() - started, 4), slices=len(keys),
+                    to_compute=len(to_compute))
+    domain_metadata = {}
+    if to_compute:
+        frame, domain_metadata = _compute(context, spec, fn, params, pipeline, config, inputs,
+                                          io_manager, provenance)
+        for piece in to_compute:
+            piece.frame = frame if piece.partition_key is None else frame.filter(pl.col(CHROMOSOME) == piece.partition_key)
+            piece.checkpoint = None
+    else:
+        context.log.info(f"{spec.ref.label}: checkpoint reused for {len(keys)} slice(s), body not run")
+        last = store.latest_provenance(spec.name, schema=spec.group, partition_key=keys[-1]) or {}
+        domain_metadata = last.get("metadata", {})
+    outcome = AssetOutcome(slices, provenance.to_dict() | {"metadata": domain_metadata},
+                           description=(inspect.getdoc(fn) or "").split("\n")[0])
+    data_version = dg.DataVersion(slices[0].fingerprint) if len(slices) == 1 else None
+    return dg.Output(outcome, metadata=domain_metadata, data_version=data_version)
+
+
+def _compute(context, spec: CheckpointedSpec, fn: Callable, params: list[str], pipeline, config,
+             inputs: "FingerprintInputs", io_manager, provenance: ProvenanceTracker) -> tuple[pl.DataFrame, dict]:
+    started = time.monotonic()
+    kwargs = {}
+    for name in spec.upstream:
+        inputs.require_complete(name)
+        kwargs[name] = io_manager.load_table(SPECS[name].ref)
+        context.log.info(f"{spec.name}: loaded {name} ({kwargs[name].height:,} rows) "
+                         f"at {time.monotonic() - started:.2f} s")
+    provenance.step("load_inputs", seconds=round(time.monotonic() - started, 4),
+                    rows={n: kwargs[n].height for n in spec.upstream})
+    specials = {"context": context, "config": config, "pipeline": pipeline,
+                "source_paths": inputs.source_paths}
+    kwargs |= {p: specials[p] for p in params if p in specials}
+    started = time.monotonic()
+    result = fn(**kwargs)
+    frame, metadata = result if isinstance(result, tuple) else (result, {})
+    if not isinstance(frame, pl.DataFrame):
+        raise dg.DagsterInvariantViolationError(
+            f"{spec.name} returned {type(frame).__name__}; checkpointed assets return a polars DataFrame")
+    if spec.partitioned and CHROMOSOME not in frame.columns:
+        raise dg.DagsterInvariantViolationError(
+            f"{spec.name} is partitioned by chromosome but its frame has no {CHROMOSOME!r} column")
+    elapsed = time.monotonic() - started
+    provenance.step("compute", seconds=round(elapsed, 4), rows=frame.height)
+    context.log.info(f"{spec.name}: computed {frame.height:,} rows in {elapsed:.2f} s")
+    return frame, metadata

@@ -1,0 +1,99 @@
+"""What a checkpointed asset's fingerprint is made of, and the reuse decision, read cheaply from the store."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from usher_assets.config import PipelineConfig
+from usher_assets.schemas import CHROMOSOMES
+from usher_assets.sources.download import fetch
+from usher_assets.storage.checkpoints import Checkpoint
+from usher_assets.storage.fingerprint import Fingerprint, changed_parts, describe_part, make_fingerprint
+from usher_assets.storage.store import PipelineStore
+
+
+class MissingInputError(RuntimeError):
+    """An upstream table, or some of its partitions, has not been materialized."""
+
+
+def resolve_source(pipeline: PipelineConfig, key: str) -> Path | None:
+    """The local file of a configured source, downloading it once into the cache if it has a URL."""
+    source = pipeline.sources.get(key)
+    if source is None:
+        return None
+    if source.url is not None:
+        return fetch(source.url, pipeline.path(pipeline.storage.download_dir) / key, sha256=source.sha256)
+    path = source.resolved_path(pipeline.root)
+    if not path.is_file():
+        raise FileNotFoundError(f"source {key!r}: file {path} does not exist (configured path {source.path}); "
+                                "restore it, or point sources.{key}.path at the file")
+    return path
+
+
+@dataclass
+class FingerprintInputs:
+    """Everything besides the partition key that goes into a fingerprint, gathered once per step."""
+
+    run_config: dict
+    config_sections: dict[str, str]
+    sources: dict[str, object]
+    source_paths: dict[str, Path | None]
+    upstream: dict[str, object]
+    incomplete: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def gather(cls, store: PipelineStore, pipeline: PipelineConfig, spec, specs: dict,
+               run_config: dict) -> "FingerprintInputs":
+        paths = {key: resolve_source(pipeline, key) for key in spec.sources}
+        sources = {}
+        for key, path in paths.items():
+            config = pipeline.sources[key]
+            sources[key] = "not configured" if path is None else {
+                "release": config.release, "sha256": store.file_sha256(path)}
+        upstream, incomplete = {}, {}
+        for name in spec.upstream:
+            up = specs[name]
+            checkpoints = store.list_checkpoints(schema=up.group, table_name=name)
+            if up.partitioned:
+                upstream[name] = {c.partition_key: c.content_hash for c in checkpoints}
+                missing = [k for k in CHROMOSOMES if k not in upstream[name]]
+                if missing:
+                    incomplete[name] = missing
+            else:
+                upstream[name] = checkpoints[0].content_hash if checkpoints else "missing"
+                if not checkpoints:
+                    incomplete[name] = ["(table)"]
+        sections = {s: pipeline.section_hash(s) for s in spec.config_sections}
+        return cls(run_config, sections, sources, paths, upstream, incomplete)
+
+    def require_complete(self, name: str) -> None:
+        if name in self.incomplete:
+            missing = self.incomplete[name]
+            what = "has no stored table" if missing == ["(table)"] else f"is missing partitions {missing}"
+            raise MissingInputError(f"upstream asset {name!r} {what}; materialize it first "
+                                    f"(e.g. dagster asset materialize --select '+{name}')")
+
+
+def slice_fingerprint(spec, partition_key: str | None, inputs: FingerprintInputs) -> Fingerprint:
+    parts: dict[str, object] = {
+        "asset": [spec.group, spec.name, partition_key],
+        "code_version": spec.code_version,
+        "run_config": inputs.run_config,
+    }
+    parts |= {f"config:{name}": value for name, value in inputs.config_sections.items()}
+    parts |= {f"source:{name}": value for name, value in inputs.sources.items()}
+    parts |= {f"upstream:{name}": value for name, value in inputs.upstream.items()}
+    return make_fingerprint(parts)
+
+
+def decide(store: PipelineStore, checkpoint: Checkpoint | None, fingerprint: Fingerprint,
+           forced: bool) -> str | None:
+    """None to reuse the checkpoint; otherwise why the slice must be computed."""
+    if forced:
+        return "forced"
+    if checkpoint is None:
+        return "no checkpoint"
+    if checkpoint.fingerprint != fingerprint.value:
+        changed = changed_parts(checkpoint.fingerprint_parts, fingerprint.parts)
+        return "changed: " + ", ".join(describe_part(p) for p in changed) if changed else "fingerprint changed"
+    problem = store.verify_checkpoint(checkpoint)
+    return f"checkpoint not intact: {problem}" if problem else None

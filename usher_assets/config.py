@@ -1,0 +1,156 @@
+"""PipelineConfig: storage, sources and scoring settings, read from YAML and validated up front."""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "default_config.yaml"
+CONFIG_ENV_VAR = "USHER_CONFIG"
+
+SOURCE_KEYS = (
+    "hgnc", "exac_pli", "loftool", "hpa_subcellular", "go_annotations", "go_gene_info",
+    "go_terms", "go_parents", "tissue_expression", "ciliaminer", "gnomad_constraint",
+    "gtex_median_tpm", "hpa_normal_tissue", "hair_cell_expression", "hair_cell_design",
+    "ciliated_cell_markers", "cilia_proteome", "centrosome_cilium_interactome",
+    "centrosome_cilium_screen", "ciliary_interactome",
+)
+
+
+class ConfigError(ValueError):
+    """The configuration file is invalid; the message names the file and the field."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceConfig(_Frozen):
+    """Where one source file comes from: a local path or a URL, and which release it is."""
+
+    path: Path | None = Field(None, description="File path, relative to the project root or absolute.")
+    url: str | None = Field(None, description="Download address, used when no path is given.")
+    release: str = Field(description="Publisher's release label, recorded in provenance.")
+    sha256: str | None = Field(None, description="Expected SHA-256 of the file, hex.")
+
+    @model_validator(mode="after")
+    def _path_or_url(self):
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of 'path' or 'url'")
+        return self
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 64 or any(c not in "0123456789abcdef" for c in value.lower())):
+            raise ValueError("sha256 must be 64 hexadecimal characters")
+        return value.lower() if value else value
+
+    def resolved_path(self, root: Path) -> Path | None:
+        if self.path is None:
+            return None
+        return self.path if self.path.is_absolute() else root / self.path
+
+
+class StorageConfig(_Frozen):
+    database: Path = Field(Path(".usher/usher.duckdb"), description="DuckDB file, relative to the project root or absolute.")
+    output_dir: Path = Field(Path("outputs"), description="Where exports (Parquet, TSV, HTML) are written.")
+    download_dir: Path = Field(Path(".usher/downloads"), description="Cache for downloaded source files.")
+    lock_timeout_seconds: float = Field(120.0, ge=0, description="How long to retry a database locked by another process, seconds.")
+
+
+class TierConfig(_Frozen):
+    high: float = Field(0.70, ge=0, le=1, description="Minimum composite score for HIGH.")
+    medium: float = Field(0.50, ge=0, le=1, description="Minimum composite score for MEDIUM.")
+    min_evidence: int = Field(2, ge=1, description="Minimum number of non-null layers for HIGH or MEDIUM.")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.medium > self.high:
+            raise ValueError(f"tiers.medium ({self.medium}) must not exceed tiers.high ({self.high})")
+        return self
+
+
+class ScoringConfig(_Frozen):
+    weights: dict[str, float] = Field(description="Layer name -> weight; non-negative, summing to 1.")
+    tiers: TierConfig = TierConfig()
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        negative = {k: v for k, v in weights.items() if v < 0}
+        if negative:
+            raise ValueError(f"weights must be non-negative, got {negative}")
+        total = sum(weights.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"weights must sum to 1, they sum to {total:.6g}: {weights}")
+        return weights
+
+
+class PipelineConfig(_Frozen):
+    storage: StorageConfig = StorageConfig()
+    sources: dict[str, SourceConfig | None] = Field(description="Source key -> file; null means not configured.")
+    scoring: ScoringConfig
+    root: Path = Field(PROJECT_ROOT, description="Project root that relative paths are resolved against.")
+
+    @field_validator("sources")
+    @classmethod
+    def _known_sources(cls, sources: dict) -> dict:
+        unknown = sorted(set(sources) - set(SOURCE_KEYS))
+        if unknown:
+            raise ValueError(f"unknown source keys {unknown}; expected some of {list(SOURCE_KEYS)}")
+        return {key: sources.get(key) for key in SOURCE_KEYS}
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> "PipelineConfig":
+        """Read `path`, else the file named by USHER_CONFIG, else the bundled default."""
+        chosen = Path(path) if path else Path(os.environ[CONFIG_ENV_VAR]) if os.environ.get(CONFIG_ENV_VAR) else DEFAULT_CONFIG_PATH
+        try:
+            raw = yaml.safe_load(chosen.read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"{chosen}: cannot read the configuration file: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{chosen}: not valid YAML: {exc}") from exc
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigError(f"{chosen}: invalid configuration: {problems}") from exc
+
+    def path(self, relative: Path) -> Path:
+        return relative if relative.is_absolute() else self.root / relative
+
+    @property
+    def database_path(self) -> Path:
+        return self.path(self.storage.database)
+
+    @property
+    def output_dir(self) -> Path:
+        return self.path(self.storage.output_dir)
+
+    def section_hash(self, section: str) -> str:
+        """SHA-256 of one section's canonical JSON, for fingerprints."""
+        return canonical_hash(self.model_dump(mode="json")[section])
+
+    def config_hash(self) -> str:
+        """SHA-256 of the canonical JSON of the whole config, root excluded (it is where, not what)."""
+        return canonical_hash(self.model_dump(mode="json", exclude={"root"}))
+
+    def source_releases(self) -> dict[str, str | None]:
+        return {key: (src.release if src else None) for key, src in self.sources.items()}
+
+
+def canonical_hash(value) -> str:
+    """SHA-256 of JSON with sorted keys and no whitespace: formatting never changes it."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+ScoringLayer = Literal["constraint", "expression", "localization", "annotation", "sensory_expression", "cilia_proximity"]

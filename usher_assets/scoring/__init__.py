@@ -1,0 +1,1 @@
+"""Composite score, tiers, validation and the candidate report, as plain functions."""

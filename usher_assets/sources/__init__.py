@@ -1,0 +1,1 @@
+"""Parsers for the publishers' own file formats, and the gene universe they map onto."""

@@ -1,0 +1,130 @@
+"""DuckDBIOManager: asset context -> TableRef -> PipelineStore call, plus standard metadata."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+
+from usher_assets.storage.checkpoints import Checkpoint
+from usher_assets.storage.sql import TableRef
+from usher_assets.storage.store import PipelineStore
+
+
+@dataclass
+class SliceOutcome:
+    """One table or partition slice of a checkpointed asset: a frame to write, or a reused checkpoint."""
+
+    partition_key: str | None
+    fingerprint: str
+    fingerprint_parts: dict[str, str]
+    frame: Any = None
+    checkpoint: Checkpoint | None = None
+    status: str = "reused"  # reused | written | unchanged
+
+
+@dataclass
+class AssetOutcome:
+    """What a checkpointed asset hands its I/O manager: every slice and the provenance record."""
+
+    slices: list[SliceOutcome]
+    provenance: dict = field(default_factory=dict)
+    description: str | None = None
+
+
+def table_ref(asset_key: dg.AssetKey, definition_metadata: dict | None) -> TableRef:
+    """Schema from the asset's declared table name (its group), else the key prefix, else `main`."""
+    declared = (definition_metadata or {}).get("dagster/table_name")
+    if declared:
+        schema, _, table = str(declared).partition(".")
+        return TableRef(schema, table)
+    path = asset_key.path
+    return TableRef(path[0] if len(path) > 1 else "main", path[-1])
+
+
+def column_schema(columns: list[tuple[str, str]]) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name=n, type=t) for n, t in columns])
+
+
+def summarize(statuses: list[str]) -> str:
+    counts = {s: statuses.count(s) for s in dict.fromkeys(statuses)}
+    if len(counts) == 1:
+        return statuses[0]
+    return "mixed: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+class DuckDBIOManager(dg.ConfigurableIOManager):
+    """Stores every asset as a DuckDB table with a checkpoint and provenance row per write."""
+
+    database: str
+    lock_timeout: float = 120.0
+
+    def store(self) -> PipelineStore:
+        return PipelineStore(self.database, lock_timeout=self.lock_timeout)
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        ref = table_ref(context.asset_key, context.definition_metadata)
+        store = self.store()
+        outcome = obj if isinstance(obj, AssetOutcome) else self._plain_outcome(context, obj)
+        for piece in outcome.slices:
+            if piece.frame is None:
+                continue
+            piece.checkpoint, wrote = store.save_if_changed(
+                piece.frame, ref.table, outcome.description, schema=ref.schema,
+                partition_key=piece.partition_key, fingerprint=piece.fingerprint,
+                fingerprint_parts=piece.fingerprint_parts,
+                provenance=outcome.provenance | {"fingerprint": piece.fingerprint},
+                run_id=context.run_id)
+            piece.status = "written" if wrote else "unchanged"
+            if context.has_asset_partitions or piece.partition_key is None:
+                context.log.info(f"{ref.label if piece.partition_key is None else ref.slice(piece.partition_key).label}: "
+                                 f"{piece.status}, {piece.checkpoint.row_count:,} rows")
+        context.add_output_metadata(self._metadata(ref, outcome))
+
+    def _plain_outcome(self, context: dg.OutputContext, obj: Any) -> AssetOutcome:
+        # An asset outside the checkpointed decorator: store it, with no fingerprint to skip on.
+        keys = context.asset_partition_keys if context.has_asset_partitions else [None]
+        if len(keys) > 1:
+            raise dg.DagsterInvariantViolationError(
+                f"{context.asset_key.to_user_string()}: a plain asset can store one partition per run; "
+                "use the checkpointed_asset decorator for partition ranges")
+        return AssetOutcome([SliceOutcome(keys[0], "", {}, frame=obj, status="written")],
+                            provenance={"run_id": context.run_id, "asset_key": context.asset_key.to_user_string()})
+
+    @staticmethod
+    def _metadata(ref: TableRef, outcome: AssetOutcome) -> dict:
+        checkpoints = [s.checkpoint for s in outcome.slices if s.checkpoint is not None]
+        metadata: dict[str, Any] = {
+            "dagster/table_name": f"{ref.schema}.{ref.table}",
+            "dagster/row_count": sum(c.row_count for c in checkpoints),
+            "checkpoint": summarize([s.status for s in outcome.slices]),
+        }
+        if checkpoints:
+            metadata["dagster/column_schema"] = column_schema(checkpoints[0].columns)
+        if len(outcome.slices) == 1:
+            metadata["fingerprint"] = outcome.slices[0].fingerprint
+        else:
+            metadata["fingerprint"] = dg.MetadataValue.json(
+                {s.partition_key: s.fingerprint for s in outcome.slices})
+            metadata["checkpoint_by_partition"] = dg.MetadataValue.json(
+                {s.partition_key: s.status for s in outcome.slices})
+        return metadata
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        upstream = context.upstream_output
+        ref = table_ref(upstream.asset_key, upstream.definition_metadata)
+        partition = None
+        if context.has_asset_partitions and len(context.asset_partition_keys) == 1:
+            partition = context.asset_partition_keys[0]
+        return self.load_table(ref, partition, context.dagster_type.typing_type)
+
+    def load_table(self, ref: TableRef, partition_key: str | None = None, as_type: Any = pl.DataFrame) -> Any:
+        kind = {pd.DataFrame: "pandas", pa.Table: "arrow"}.get(as_type, "polars")
+        frame = self.store().load_dataframe(ref.table, schema=ref.schema, partition_key=partition_key, as_type=kind)
+        if frame is None:
+            where = ref.label if partition_key is None else ref.slice(partition_key).label
+            raise dg.DagsterInvariantViolationError(
+                f"{self.database}: no stored table {where}; materialize its asset first")
+        return frame
