@@ -1,0 +1,109 @@
+"""Annotation layer: GO cilia terms, cilia-related HGNC gene groups and annotation depth."""
+
+import polars as pl
+
+from usher_assets.evidence.go_graph import CILIUM_ROOT, cilia_scoring_terms, descendant_terms
+from usher_assets.evidence.layer_tools import (
+    attach_to_universe,
+    map_source_to_universe,
+    percentile_rank,
+)
+from usher_assets.schemas import ENTREZ_ID, GENE_GROUPS, HGNC_ID
+
+ANNOTATION_SCORE = "annotation_score"
+GO_CILIUM_ANNOTATED = "go_cilium_annotated"
+
+# Weight of a GO annotation by how it was made: experiments first, then reviewed
+# inference (phylogeny, similarity), then author/curator statements, then electronic.
+EVIDENCE_WEIGHTS = {
+    **dict.fromkeys(["EXP", "IDA", "IPI", "IMP", "IGI", "IEP", "HTP", "HDA", "HMP", "HGI", "HEP"], 1.0),
+    **dict.fromkeys(["IBA", "IBD", "IKR", "IRD", "ISS", "ISO", "ISA", "ISM", "IGC", "RCA"], 0.75),
+    **dict.fromkeys(["TAS", "NAS", "IC"], 0.6),
+    "IEA": 0.4,
+    "ND": 0.0,  # "no biological data available"
+}
+UNKNOWN_EVIDENCE_WEIGHT = 0.4
+
+# HGNC gene groups made of ciliary machinery (axoneme, IFT trains, IFT dynein,
+# transition zone). Groups named after a disease (BBSome, MKS complex, NPHP complex)
+# are left out on purpose: they restate ciliopathy genes, the validation labels.
+CILIA_GENE_GROUP_PATTERN = (
+    r"(?i)cilia|cilium|ciliogenesis|axonem|IFT-|intraflagellar|flagell|radial spoke"
+    r"|dynein 2|dynein regulatory|dynein arm|tectonic"
+)
+DISEASE_GROUP_PATTERN = r"(?i)BBSome|Bardet|\bMKS\b|Meckel|\bNPHP\b|nephronophthisis|Usher|syndrome"
+# A curated gene group is strong but not experimental evidence of ciliary function.
+CILIA_GENE_GROUP_WEIGHT = 0.8
+
+# Share of the score that rewards a well-annotated gene; the rest is the cilia signal.
+DEPTH_SHARE = 0.15
+
+
+def _go_per_gene(go: pl.DataFrame, scoring_terms: set[str], cilium_terms: set[str]) -> pl.DataFrame:
+    evidence_weight = pl.col("evidence").replace_strict(
+        EVIDENCE_WEIGHTS, default=UNKNOWN_EVIDENCE_WEIGHT, return_dtype=pl.Float64
+    )
+    in_scoring = pl.col("go_id").is_in(scoring_terms)
+    return go.group_by(HGNC_ID).agg(
+        pl.col("go_id").n_unique().alias("go_term_count"),
+        pl.col("go_id").filter(in_scoring).n_unique().alias("go_cilia_term_count"),
+        evidence_weight.filter(in_scoring).max().fill_null(0.0).alias("go_cilia_evidence"),
+        pl.col("go_id").is_in(cilium_terms).any().alias(GO_CILIUM_ANNOTATED),
+    )
+
+
+def _cilia_gene_groups(universe: pl.DataFrame) -> pl.DataFrame:
+    group = pl.element()
+    return universe.select(
+        HGNC_ID,
+        pl.col(GENE_GROUPS)
+        .list.filter(group.str.contains(CILIA_GENE_GROUP_PATTERN)
+                     & ~group.str.contains(DISEASE_GROUP_PATTERN))
+        .alias("cilia_gene_groups"),
+    )
+
+
+def annotation_layer(
+    universe: pl.DataFrame,
+    go_annotations: pl.DataFrame,
+    go_terms: pl.DataFrame,
+    go_parents: pl.DataFrame,
+    *,
+    mapping_log: dict[str, dict] | None = None,
+) -> pl.DataFrame:
+    """One row per universe gene: GO cilia annotation, cilia gene groups, depth and the layer score.
+
+    ``annotation_score`` = (1 - DEPTH_SHARE) x cilia signal + DEPTH_SHARE x depth rank, where
+    the cilia signal is the best evidence weight of a cilia GO term (disease-named terms
+    excluded) or CILIA_GENE_GROUP_WEIGHT for a cilia gene group member. Null for a gene with
+    no GO annotation and no cilia gene group. ``go_cilium_annotated`` is true for a gene with
+    any annotation in the GO:0005929 subtree (disease-named terms included, so the discovery
+    view really leaves out every gene GO already places in the cilium).
+    """
+    go = map_source_to_universe(
+        go_annotations, universe, source="go_annotations", mapping_log=mapping_log,
+        entrez_column=ENTREZ_ID, symbol_column="symbol",
+    )
+    per_gene = _go_per_gene(
+        go, cilia_scoring_terms(go_terms, go_parents), descendant_terms(go_parents, [CILIUM_ROOT])
+    )
+    per_gene = (
+        _cilia_gene_groups(universe)
+        .join(per_gene, on=HGNC_ID, how="left")
+        .with_columns(percentile_rank("go_term_count").alias("go_depth_rank"))
+        .with_columns(
+            pl.col(GO_CILIUM_ANNOTATED).fill_null(False),
+            pl.max_horizontal(
+                pl.col("go_cilia_evidence"),
+                pl.when(pl.col("cilia_gene_groups").list.len() > 0)
+                .then(CILIA_GENE_GROUP_WEIGHT)
+                .otherwise(pl.when(pl.col("go_term_count").is_not_null()).then(0.0)),
+            ).alias("cilia_signal"),
+        )
+        .with_columns(
+            ((1 - DEPTH_SHARE) * pl.col("cilia_signal")
+             + DEPTH_SHARE * pl.col("go_depth_rank").fill_null(0.0)).alias(ANNOTATION_SCORE)
+        )
+        .drop("cilia_signal")
+    )
+    return attach_to_universe(universe, per_gene)
