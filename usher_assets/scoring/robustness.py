@@ -1,0 +1,120 @@
+"""How much the ranking depends on the weights and on each layer, and what it finds beyond GO."""
+
+import polars as pl
+
+from usher_assets.schemas import ENTREZ_ID, HGNC_ID, RANK
+from usher_assets.scoring.composite import layer_score_column
+from usher_assets.scoring.labels import (
+    known_gene_metrics,
+    label_positions,
+    percentile_metrics,
+    rank_layers,
+)
+
+GO_CILIUM_ANNOTATED = "go_cilium_annotated"
+WEIGHT_DELTA = 0.20
+
+
+def spearman_of_ranks(baseline: pl.DataFrame, other: pl.DataFrame) -> float:
+    """Spearman correlation of two complete rankings (``rank`` 1..n) of the same genes."""
+    joined = baseline.select(HGNC_ID, RANK).join(other.select(HGNC_ID, pl.col(RANK).alias("other")),
+                                                 on=HGNC_ID, how="inner")
+    n = joined.height
+    if n != baseline.height or n != other.height:
+        raise ValueError(f"spearman_of_ranks: expected the same genes in both rankings, found "
+                         f"{baseline.height} and {other.height} genes with {n} shared")
+    if n < 2:
+        return 1.0
+    # Ranks are a permutation of 1..n, so the textbook formula is exact.
+    d2 = joined.select(((pl.col(RANK) - pl.col("other")).cast(pl.Float64) ** 2).sum()).item()
+    return 1.0 - 6.0 * d2 / (n * (n * n - 1))
+
+
+def normalised(weights: dict[str, float]) -> dict[str, float]:
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError(f"expected weights with a positive sum, found {weights}")
+    return {layer: w / total for layer, w in weights.items()}
+
+
+def weight_sensitivity(layers: pl.DataFrame, weights: dict[str, float],
+                       delta: float = WEIGHT_DELTA) -> pl.DataFrame:
+    """One row per (layer, direction): that weight moved by +-delta, all re-normalised.
+
+    Columns: layer, change (+0.2 / -0.2), weight (the moved layer's new normalised weight),
+    spearman (new ranking vs baseline).
+    """
+    baseline = rank_layers(layers, weights)
+    rows = []
+    for layer in weights:
+        for change in (delta, -delta):
+            moved = normalised({**weights, layer: weights[layer] * (1 + change)})
+            spearman = spearman_of_ranks(baseline, rank_layers(layers, moved))
+            rows.append({"layer": layer, "change": change, "weight": moved[layer],
+                         "spearman": spearman})
+    return pl.DataFrame(rows, schema={"layer": pl.String, "change": pl.Float64,
+                                      "weight": pl.Float64, "spearman": pl.Float64})
+
+
+def _without(weights: dict[str, float], layer: str) -> dict[str, float]:
+    return {name: w for name, w in weights.items() if name != layer}
+
+
+def leave_one_layer_out(layers: pl.DataFrame, weights: dict[str, float],
+                        known: pl.DataFrame) -> pl.DataFrame:
+    """Known-gene metrics with each layer dropped in turn (first row: nothing dropped)."""
+    rows = []
+    for left_out in [None, *weights]:
+        kept = weights if left_out is None else _without(weights, left_out)
+        if not kept:
+            continue
+        metrics = known_gene_metrics(rank_layers(layers, kept), known)["all"]
+        rows.append({"left_out": left_out or "(none)", **metrics})
+    return pl.DataFrame(rows)
+
+
+def ciliopathy_labels(ciliaminer: pl.DataFrame, universe: pl.DataFrame) -> pl.DataFrame:
+    """Distinct universe genes named by CiliaMiner: hgnc_id. Labels only, never a feature."""
+    from usher_assets.sources.universe import map_to_universe
+
+    genes = ciliaminer.select("gene_symbol", ENTREZ_ID).filter(
+        pl.col("gene_symbol").is_not_null() | pl.col(ENTREZ_ID).is_not_null()
+    ).unique()
+    mapped, _ = map_to_universe(genes, universe, symbol_column="gene_symbol", entrez_column=ENTREZ_ID)
+    return mapped.select(HGNC_ID).drop_nulls().unique().sort(HGNC_ID)
+
+
+def discovery_metrics(layers: pl.DataFrame, weights: dict[str, float],
+                      labels: pl.DataFrame) -> dict:
+    """Ciliopathy-label metrics among genes GO does not place in the cilium, ranked within them."""
+    if GO_CILIUM_ANNOTATED not in layers.columns:
+        raise ValueError(f"discovery view: expected a {GO_CILIUM_ANNOTATED!r} column (from the "
+                         f"annotation layer), found {layers.columns}")
+    subset = layers.filter(~pl.col(GO_CILIUM_ANNOTATED).fill_null(False))
+    ranked = rank_layers(subset, weights)
+    metrics = percentile_metrics(label_positions(ranked, labels))
+    return {"n_subset_genes": subset.height, **metrics}
+
+
+def discovery_view(layers: pl.DataFrame, weights: dict[str, float],
+                   labels: pl.DataFrame) -> pl.DataFrame:
+    """Discovery metrics with all layers, then with each layer left out in turn."""
+    rows = []
+    for left_out in [None, *weights]:
+        kept = weights if left_out is None else _without(weights, left_out)
+        if kept:
+            rows.append({"left_out": left_out or "(none)",
+                         **discovery_metrics(layers, kept, labels)})
+    return pl.DataFrame(rows)
+
+
+def layer_coverage(layers: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
+    """Per layer: genes with a score, and their share of all genes."""
+    rows = []
+    for layer in weights:
+        column = layer_score_column(layer)
+        covered = layers[column].is_not_null().sum()
+        rows.append({"layer": layer, "genes_scored": int(covered),
+                     "share": round(covered / layers.height, 4) if layers.height else 0.0})
+    return pl.DataFrame(rows)
+
