@@ -1,0 +1,115 @@
+"""The candidate report for people: report.html with embedded plots, and a Markdown summary."""
+
+import html
+import json
+from pathlib import Path
+
+import polars as pl
+
+from usher_assets.schemas import COMPOSITE_SCORE, GENE_SYMBOL, TIER
+from usher_assets.scoring import report_plots
+from usher_assets.scoring.composite import TIERS, layer_score_columns
+from usher_assets.scoring.validation import validation_metadata
+
+TABLE_ROWS = 50
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1200px; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
+th { background: #eee; } td.text { text-align: left; }
+img { max-width: 100%; }
+"""
+
+
+def _cell(value) -> str:
+    if value is None:
+        return '<td class="text">&mdash;</td>'
+    if isinstance(value, float):
+        return f"<td>{value:.3f}</td>"
+    if isinstance(value, int):
+        return f"<td>{value}</td>"
+    return f'<td class="text">{html.escape(str(value))}</td>'
+
+
+def html_table(frame: pl.DataFrame) -> str:
+    """A frame as an HTML table; nulls show as a dash, never as 0."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in frame.iter_rows())
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _metrics_frame(metrics: dict) -> pl.DataFrame:
+    rows = [{"set": name, **values} for name, values in metrics.items() if isinstance(values, dict)]
+    return pl.DataFrame(rows)
+
+
+def _image(title: str, encoded: str) -> str:
+    return f'<h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
+
+
+def write_report(candidates: pl.DataFrame, validation: dict, output_dir: Path) -> dict[str, Path]:
+    """Write report.html (plots embedded as base64 PNG) and validation.json; return their paths.
+
+    ``candidates`` is the ranked candidate table (best first, see candidate_table);
+    ``validation`` is what validate_ranking returned.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    layer_columns = layer_score_columns(candidates)
+    sections = [
+        "<h1>Usher syndrome and cilia candidate genes</h1>",
+        f"<pre>{html.escape(summary_markdown(candidates, validation))}</pre>",
+        _image("Score distribution", report_plots.score_distribution(candidates, validation["known_genes"])),
+        _image("Per-layer coverage", report_plots.layer_coverage(validation["coverage"])),
+        _image(f"Top {TABLE_ROWS} candidates", report_plots.top_candidates(candidates, layer_columns)),
+        _image("Weight sensitivity", report_plots.sensitivity(validation["sensitivity"])),
+        "<h2>Known Usher genes (validation labels, never features)</h2>",
+        html_table(_metrics_frame(validation["known_metrics"])),
+        html_table(validation["known_genes"]),
+        "<h2>Negative controls</h2>",
+        html_table(_metrics_frame(validation["negative_controls"])),
+        "<h2>Leave one layer out (known Usher genes)</h2>",
+        html_table(validation["leave_one_layer_out"]),
+    ]
+    if validation.get("discovery") is not None:
+        sections += ["<h2>Discovery view: CiliaMiner genes outside the GO cilium subtree</h2>",
+                     html_table(validation["discovery"])]
+    sections += [f"<h2>Top {TABLE_ROWS} candidates</h2>", html_table(candidates.head(TABLE_ROWS))]
+    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Usher candidate report</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(sections)}</body></html>")
+    report_path = output_dir / "report.html"
+    report_path.write_text(page, encoding="utf-8")
+    json_path = output_dir / "validation.json"
+    json_path.write_text(json.dumps(validation_metadata(validation), indent=2, default=str),
+                         encoding="utf-8")
+    return {"report_html": report_path, "validation_json": json_path}
+
+
+def summary_markdown(candidates: pl.DataFrame, validation: dict) -> str:
+    """A short Markdown summary for asset metadata: tiers, top genes, validation headline."""
+    tiers = candidates.group_by(TIER).len()
+    counts = {tier: int(n) for tier, n in tiers.iter_rows()}
+    known = validation["known_metrics"]["all"]
+    controls = validation["negative_controls"]["all"]
+    top = candidates.head(10).select(GENE_SYMBOL, COMPOSITE_SCORE).iter_rows()
+    lines = [
+        f"**Genes ranked:** {candidates.height}; "
+        + ", ".join(f"{tier} {counts.get(tier, 0)}" for tier in TIERS),
+        "**Top 10:** " + ", ".join(f"{s} ({c:.3f})" if c is not None else s for s, c in top),
+        f"**Known Usher genes:** {known['n_genes']} found, median percentile "
+        f"{known['median_percentile']}, {known['top_count']} in the top "
+        f"{known['top_fraction']:.0%}",
+        f"**Negative controls:** {controls['n_genes']} genes, median percentile "
+        f"{controls['median_percentile']}",
+        f"**Weight sensitivity (+-20 %):** minimum Spearman {validation['sensitivity_min_spearman']:.4f}",
+    ]
+    discovery = validation.get("discovery")
+    if discovery is not None and discovery.height:
+        row = discovery.row(0, named=True)
+        lines.append(
+            f"**Discovery view** ({row['n_subset_genes']} genes outside GO cilium): "
+            f"{row['n_genes']} CiliaMiner genes, median percentile {row['median_percentile']}, "
+            f"top-{row['top_fraction']:.0%} share {row['top_share']}"
+        )
+    return "\n\n".join(lines)

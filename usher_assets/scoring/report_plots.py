@@ -1,0 +1,94 @@
+"""The report's matplotlib figures, each returned as base64-encoded PNG text."""
+
+import polars as pl
+
+from usher_assets.schemas import COMPOSITE_SCORE, GENE_SYMBOL, TIER
+
+TOP_N = 50
+TIER_COLOURS = {"HIGH": "#b2182b", "MEDIUM": "#ef8a62", "LOW": "#999999"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers or in CI
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _encode(figure) -> str:
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    _pyplot().close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def score_distribution(candidates: pl.DataFrame, known_genes: pl.DataFrame) -> str:
+    """Histogram of composite scores with each known Usher gene marked where it falls."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(9, 4))
+    scores = candidates[COMPOSITE_SCORE].drop_nulls().to_list()
+    axis.hist(scores, bins=60, color="#4d7ea8")
+    known = known_genes.join(candidates.select("hgnc_id", COMPOSITE_SCORE), on="hgnc_id", how="inner")
+    top = axis.get_ylim()[1]
+    for index, (symbol, score) in enumerate(known.select(GENE_SYMBOL, COMPOSITE_SCORE).iter_rows()):
+        if score is None:
+            continue
+        axis.axvline(score, color="#b2182b", linewidth=0.8, alpha=0.7)
+        axis.text(score, top * (0.95 - 0.06 * (index % 8)), symbol, fontsize=7, rotation=0,
+                  color="#b2182b")
+    axis.set_xlabel("composite score")
+    axis.set_ylabel("genes")
+    axis.set_title("Composite score distribution (red: known Usher genes)")
+    return _encode(figure)
+
+
+def layer_coverage(coverage: pl.DataFrame) -> str:
+    """Bar chart of how many genes each layer scores."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    axis.barh(coverage["layer"].to_list(), coverage["genes_scored"].to_list(), color="#4d7ea8")
+    axis.invert_yaxis()
+    axis.set_xlabel("genes with a score (the rest are null, not zero)")
+    axis.set_title("Per-layer coverage")
+    return _encode(figure)
+
+
+def top_candidates(candidates: pl.DataFrame, layer_columns: list[str], top_n: int = TOP_N) -> str:
+    """Heat map of the layer scores of the top genes; grey cells are missing evidence."""
+    import numpy as np
+
+    plt = _pyplot()
+    top = candidates.head(top_n)
+    columns = [*layer_columns, COMPOSITE_SCORE]
+    values = np.array(top.select(columns).to_numpy(), dtype=float)
+    figure, axis = plt.subplots(figsize=(1.2 * len(columns) + 3, 0.22 * top.height + 1.5))
+    colormap = plt.get_cmap("viridis").with_extremes(bad="#dddddd")
+    image = axis.imshow(np.ma.masked_invalid(values), aspect="auto", cmap=colormap, vmin=0, vmax=1)
+    labels = [f"{rank}. {symbol} ({tier[0]})" for rank, symbol, tier
+              in top.select("rank", GENE_SYMBOL, TIER).iter_rows()]
+    axis.set_yticks(range(top.height), labels, fontsize=7)
+    axis.set_xticks(range(len(columns)), [c.removesuffix("_score") for c in columns],
+                    rotation=40, ha="right", fontsize=8)
+    figure.colorbar(image, ax=axis, fraction=0.04, label="score")
+    axis.set_title(f"Top {top.height} candidates")
+    return _encode(figure)
+
+
+def sensitivity(table: pl.DataFrame) -> str:
+    """Spearman of each +-20 % weight change against the baseline ranking."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    labels = [f"{layer} {change:+.0%}" for layer, change in table.select("layer", "change").iter_rows()]
+    values = table["spearman"].to_list()
+    axis.barh(labels, values, color=["#4d7ea8" if c > 0 else "#ef8a62" for c in table["change"]])
+    axis.invert_yaxis()
+    low = min(values) if values else 0.9
+    axis.set_xlim(min(0.9, low - 0.01), 1.0)
+    axis.set_xlabel("Spearman vs baseline ranking")
+    axis.set_title("Weight sensitivity")
+    return _encode(figure)
