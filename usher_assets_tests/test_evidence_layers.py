@@ -256,14 +256,30 @@ def test_expression_layer_hand_computed():
     layer = expression_layer(universe, te)
     row = layer.row(0, named=True)
     assert row["te_hpa_ciliated_tpm_max"] == 15.0
+    # Best ciliated tissue over the median of the others, in log2(TPM + 1).
     assert row["te_hpa_ciliated_log2fc"] == pytest.approx(math.log2(16) - math.log2(2))
-    assert (row["te_hpa_level_rank"], row["te_hpa_enrichment_rank"], row["te_hpa_specificity"]) == (1.0, 1.0, 1.0)
+    assert (row["te_hpa_expressed"], row["te_hpa_enrichment_rank"], row["te_hpa_specificity"]) == (1.0, 1.0, 1.0)
     other = layer.row(1, named=True)
     assert other["te_hpa_ciliated_log2fc"] == pytest.approx(2 - 6)
-    assert (other["te_hpa_level_rank"], other["te_hpa_specificity"]) == (0.0, 0.0)
+    # 3 TPM is below the 10 TPM saturation: log2(4) / log2(11).
+    assert other["te_hpa_expressed"] == pytest.approx(2 / math.log2(11))
+    assert (other["te_hpa_enrichment_rank"], other["te_hpa_specificity"]) == (0.0, 0.0)
     # GTEx and the optional tables are absent: their columns are null, not 0.
-    assert row["te_gtex_level_rank"] is None and row["gtex_v8_level_rank"] is None
-    assert by_symbol(layer, "expression_score") == {"TESTIS1": 1.0, "LIVER1": 0.0, "ABSENT": None}
+    assert row["te_gtex_expressed"] is None and row["gtex_v8_expressed"] is None
+    scores = by_symbol(layer, "expression_score")
+    assert scores["TESTIS1"] == 1.0
+    assert scores["LIVER1"] == pytest.approx(2 / math.log2(11) / 3)
+    assert scores["ABSENT"] is None
+
+
+@pytest.mark.parametrize(("tpm", "expressed"), [(0.0, 0.0), (1.0, 1 / math.log2(11)), (10.0, 1.0),
+                                                (5000.0, 1.0)])
+def test_expression_layer_level_saturates(tpm, expressed):
+    universe = make_universe([{"symbol": "GENEA"}])
+    te = tissue_rows([("HPA", "ENSG00000000001", "Lung", tpm, None),
+                      ("HPA", "ENSG00000000001", "Liver", 1.0, None)])
+    layer = expression_layer(universe, te)
+    assert layer["te_hpa_expressed"].item() == pytest.approx(expressed)
 
 
 def test_expression_layer_optional_sources():
@@ -280,6 +296,6 @@ def test_expression_layer_optional_sources():
     b = layer.row(1, named=True)
     assert b["gtex_v8_ciliated_tpm_max"] == 8.0  # version suffix stripped by the resolver
     assert b["hpa_ihc_ciliated_level"] == pytest.approx(2 / 3)
-    assert b["te_gtex_level_rank"] is None
+    assert b["te_gtex_expressed"] is None
     a = layer.row(0, named=True)
     assert a["te_gtex_ciliated_log2fc"] == 0.0 and a["hpa_ihc_ciliated_level"] is None

@@ -1,5 +1,7 @@
 """Expression layer: expression in ciliated and sensory tissues, and specificity for them."""
 
+import math
+
 import polars as pl
 
 from usher_assets.evidence.layer_tools import (
@@ -37,6 +39,11 @@ CILIATED_CELL_TYPE_PATTERN = r"(?i)cilia|photoreceptor|hair cell|ependym"
 # TissueEnrich / HPA specificity classes, strongest first (Uhlen et al. 2015).
 SPECIFICITY_WEIGHTS = {"Tissue-Enriched": 1.0, "Group-Enriched": 0.75, "Tissue-Enhanced": 0.5}
 
+# TPM at which a gene counts as fully expressed in a tissue. Saturating here keeps very
+# abundant housekeeping genes (ACTB, ribosomal proteins) from outscoring ciliary genes
+# on level alone; 10 TPM is well above the usual 1 TPM detection floor.
+EXPRESSED_TPM = 10.0
+
 # HPA immunohistochemistry staining levels, as a fraction of the strongest.
 STAINING_LEVELS = {"not detected": 0.0, "low": 1 / 3, "medium": 2 / 3, "high": 1.0}
 
@@ -62,18 +69,20 @@ def _with_ciliated_flag(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _tpm_signals(rows: pl.DataFrame, prefix: str, with_specificity: bool) -> pl.DataFrame:
-    """Per gene: best TPM in ciliated tissues, log2 fold of ciliated over other tissues, ranks."""
+    """Per gene: best TPM in a ciliated tissue, its log2 fold over the median other tissue, ranks."""
     # Several Ensembl ids of one gene: keep each tissue's highest value.
     per_tissue = rows.group_by(HGNC_ID, "tissue").agg(
         pl.col("tpm").cast(pl.Float64).max(),
         *([pl.col("specificity_group").drop_nulls().first()] if with_specificity else []),
     )
     ciliated = pl.col("ciliated")
-    log_tpm = (pl.col("tpm") + 1).log(2)
+    # Best ciliated tissue against the typical other tissue: a gene of one ciliated tissue
+    # (testis-only axonemal genes) is not diluted by the other ciliated tissues.
+    best_ciliated = pl.col("tpm").filter(ciliated).max()
+    typical_other = pl.col("tpm").filter(~ciliated).median()
     aggs = [
-        pl.col("tpm").filter(ciliated).max().alias(f"{prefix}_ciliated_tpm_max"),
-        (log_tpm.filter(ciliated).mean() - log_tpm.filter(~ciliated).mean())
-        .alias(f"{prefix}_ciliated_log2fc"),
+        best_ciliated.alias(f"{prefix}_ciliated_tpm_max"),
+        ((best_ciliated + 1).log(2) - (typical_other + 1).log(2)).alias(f"{prefix}_ciliated_log2fc"),
     ]
     if with_specificity:
         weight = pl.col("specificity_group").replace_strict(
@@ -81,8 +90,9 @@ def _tpm_signals(rows: pl.DataFrame, prefix: str, with_specificity: bool) -> pl.
         )
         # A gene the table covers but does not mark for a ciliated tissue scores 0.
         aggs.append(weight.filter(ciliated).max().fill_null(0.0).alias(f"{prefix}_specificity"))
+    expressed = (pl.col(f"{prefix}_ciliated_tpm_max") + 1).log(2) / math.log2(EXPRESSED_TPM + 1)
     return _with_ciliated_flag(per_tissue).group_by(HGNC_ID).agg(aggs).with_columns(
-        percentile_rank(f"{prefix}_ciliated_tpm_max").alias(f"{prefix}_level_rank"),
+        expressed.clip(upper_bound=1.0).alias(f"{prefix}_expressed"),
         percentile_rank(f"{prefix}_ciliated_log2fc").alias(f"{prefix}_enrichment_rank"),
     )
 
@@ -114,9 +124,9 @@ def expression_layer(
 ) -> pl.DataFrame:
     """One row per universe gene: ciliated-tissue expression per source and the layer score.
 
-    Per expression table: ``<prefix>_level_rank`` (rank of the best TPM in a ciliated
-    tissue), ``<prefix>_enrichment_rank`` (rank of the log2 fold of ciliated over other
-    tissues) and, for TissueEnrich, ``<prefix>_specificity`` (best specificity class in a
+    Per expression table: ``<prefix>_expressed`` (best TPM in a ciliated tissue on a log
+    scale, saturating at EXPRESSED_TPM), ``<prefix>_enrichment_rank`` (rank of the log2 fold of that TPM over the
+    median TPM of the other tissues) and, for TissueEnrich, ``<prefix>_specificity`` (best specificity class in a
     ciliated tissue). ``expression_score`` is the mean of the available ones; null for a
     gene no table measured. Columns of absent optional tables are null.
     """
@@ -147,7 +157,8 @@ def expression_layer(
     per_gene = per_gene.with_columns(
         [pl.lit(None, pl.Float64).alias(c) for c in expected if c not in per_gene.columns]
     ).select(HGNC_ID, *expected)
-    score_inputs = [c for c in expected if c.endswith(("_rank", "_specificity")) or c == HPA_IHC_COLUMN]
+    score_inputs = [c for c in expected if c.endswith(("_expressed", "_rank", "_specificity"))
+                    or c == HPA_IHC_COLUMN]
     per_gene = per_gene.with_columns(mean_of_available(score_inputs).alias(EXPRESSION_SCORE))
     return attach_to_universe(universe, per_gene)
 
@@ -156,7 +167,7 @@ def _expected_columns() -> list[str]:
     columns = []
     for prefix in [*TISSUE_ENRICH_PREFIXES.values(), GTEX_V8_PREFIX]:
         columns += [f"{prefix}_ciliated_tpm_max", f"{prefix}_ciliated_log2fc",
-                    f"{prefix}_level_rank", f"{prefix}_enrichment_rank"]
+                    f"{prefix}_expressed", f"{prefix}_enrichment_rank"]
         if prefix != GTEX_V8_PREFIX:
             columns.append(f"{prefix}_specificity")
     return columns + [HPA_IHC_COLUMN]
