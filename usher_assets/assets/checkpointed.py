@@ -39,6 +39,7 @@ class CheckpointedSpec:
     sources: tuple[str, ...]
     config_sections: tuple[str, ...]
     partitioned: bool
+    outputs: Callable | None = None  # pipeline config -> files the body writes besides its table
 
     @property
     def ref(self) -> TableRef:
@@ -67,21 +68,27 @@ def checkpointed_asset(*, group: str, code_version: str, sources: tuple[str, ...
                        config_sections: tuple[str, ...] = (), partitioned: bool = False,
                        config_class: type[CheckpointConfig] = CheckpointConfig,
                        kinds: tuple[str, ...] = ("polars", "duckdb"), owners: list[str] | None = None,
+                       upstream: tuple[str, ...] | None = None, outputs: Callable | None = None,
                        ) -> Callable[[Callable], dg.AssetsDefinition]:
-    """Turn a transform into an asset stored by DuckDBIOManager that skips itself when unchanged."""
+    """Turn a transform into an asset stored by DuckDBIOManager that skips itself when unchanged.
+
+    Upstream assets are the function's parameters, or `upstream` (passed as keyword arguments)
+    when the set is only known at definition time. `outputs(pipeline)` lists exported files:
+    a missing one makes the asset run again.
+    """
 
     def decorate(fn: Callable) -> dg.AssetsDefinition:
         params = list(inspect.signature(fn).parameters)
-        upstream = tuple(p for p in params if p not in SPECIAL_PARAMETERS)
-        missing = [u for u in upstream if u not in SPECS]
+        names = tuple(upstream) if upstream is not None else tuple(p for p in params if p not in SPECIAL_PARAMETERS)
+        missing = [u for u in names if u not in SPECS]
         if missing:
             raise dg.DagsterInvalidDefinitionError(
                 f"{fn.__name__}: parameters {missing} name no checkpointed asset defined before it")
-        spec = CheckpointedSpec(fn.__name__, group, code_version, upstream, tuple(sources),
-                                tuple(config_sections), partitioned)
+        spec = CheckpointedSpec(fn.__name__, group, code_version, names, tuple(sources),
+                                tuple(config_sections), partitioned, outputs)
         SPECS[spec.name] = spec
         deps = [dg.AssetDep(u, partition_mapping=dg.AllPartitionMapping()) if SPECS[u].partitioned
-                else dg.AssetDep(u) for u in upstream]
+                else dg.AssetDep(u) for u in names]
 
         def compute(context: dg.AssetExecutionContext, config):
             return _run(context, config, spec, fn, params)
@@ -105,38 +112,78 @@ def _run(context: dg.AssetExecutionContext, config: CheckpointConfig, spec: Chec
     io_manager = context.resources.io_manager
     store = io_manager.store()
     started = time.monotonic()
-    inputs = FingerprintInputs.gather(store, pipeline, spec, SPECS, config.model_dump(exclude={"force"}))
-    forced = is_forced(context, config, spec.name)
     keys = _partition_keys(context, spec)
-    existing = store.get_checkpoints([spec.ref.slice(k) for k in keys])
     provenance = ProvenanceTracker.from_config(pipeline, run_id=context.run_id, asset_key=spec.name,
                                                code_version=spec.code_version)
-    slices, to_compute = [], []
-    for key in keys:
-        fingerprint = slice_fingerprint(spec, key, inputs)
-        reason = decide(store, existing[spec.ref.slice(key)], fingerprint, forced)
-        slices.append(SliceOutcome(key, fingerprint.value, fingerprint.parts, checkpoint=existing[spec.ref.slice(key)]))
-        if reason is not None:
-            to_compute.append(slices[-1])
-            context.log.info(f"{spec.ref.slice(key).label}: computing ({reason})")
-            provenance.step("decide", partition=key, recompute=reason)
-    provenance.step("fingerprint", seconds=round(time.monotonic() - started, 4), slices=len(keys),
-                    to_compute=len(to_compute))
-    domain_metadata = {}
-    if to_compute:
+    forced = is_forced(context, config, spec.name)
+    missing_files = [str(p) for p in (spec.outputs(pipeline) if spec.outputs else []) if not p.exists()]
+    slices, reasons = [], {}
+    with store.session():
+        inputs = FingerprintInputs.gather(store, pipeline, spec, SPECS, config.model_dump(exclude={"force"}))
+        existing = store.get_checkpoints([spec.ref.slice(k) for k in keys])
+        for key in keys:
+            fingerprint = slice_fingerprint(spec, key, inputs)
+            checkpoint = existing[spec.ref.slice(key)]
+            reason = decide(store, checkpoint, fingerprint, forced)
+            if reason is None and missing_files:
+                reason = f"exported files missing: {missing_files}"
+            slices.append(SliceOutcome(key, fingerprint.value, fingerprint.parts, checkpoint=checkpoint))
+            if reason is not None:
+                reasons[key] = reason
+        last = None if reasons else store.latest_provenance(spec.name, schema=spec.group, partition_key=keys[-1])
+    _log_decisions(context, spec, keys, reasons)
+    provenance.step("decide", seconds=round(time.monotonic() - started, 4), slices=len(keys),
+                    recompute={str(k): r for k, r in reasons.items()})
+    if reasons:
         frame, domain_metadata = _compute(context, spec, fn, params, pipeline, config, inputs,
                                           io_manager, provenance)
-        for piece in to_compute:
-            piece.frame = frame if piece.partition_key is None else frame.filter(pl.col(CHROMOSOME) == piece.partition_key)
-            piece.checkpoint = None
+        for piece in slices:
+            if piece.partition_key in reasons:
+                piece.checkpoint = None
+                piece.frame = frame if piece.partition_key is None else frame.filter(
+                    pl.col(CHROMOSOME) == piece.partition_key)
     else:
-        context.log.info(f"{spec.ref.label}: checkpoint reused for {len(keys)} slice(s), body not run")
-        last = store.latest_provenance(spec.name, schema=spec.group, partition_key=keys[-1]) or {}
-        domain_metadata = last.get("metadata", {})
-    outcome = AssetOutcome(slices, provenance.to_dict() | {"metadata": domain_metadata},
+        domain_metadata = restore_metadata((last or {}).get("metadata", {}))
+    outcome = AssetOutcome(slices, provenance.to_dict() | {"metadata": plain_metadata(domain_metadata)},
                            description=(inspect.getdoc(fn) or "").split("\n")[0])
     data_version = dg.DataVersion(slices[0].fingerprint) if len(slices) == 1 else None
     return dg.Output(outcome, metadata=domain_metadata, data_version=data_version)
+
+
+def _log_decisions(context, spec: CheckpointedSpec, keys: list, reasons: dict) -> None:
+    if not reasons:
+        context.log.info(f"{spec.ref.label}: checkpoint reused ({len(keys)} slice(s)), body not run")
+        return
+    by_reason: dict[str, list] = {}
+    for key, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(key)
+    for reason, slice_keys in by_reason.items():
+        where = "" if slice_keys == [None] else f" slices {', '.join(map(str, slice_keys))}"
+        context.log.info(f"{spec.ref.label}:{where} computing ({reason})")
+
+
+def plain_metadata(metadata: dict) -> dict:
+    """Metadata as JSON for the provenance record; Markdown and JSON values keep their kind."""
+    plain = {}
+    for key, value in metadata.items():
+        if isinstance(value, dg.MetadataValue):
+            kind = "md" if isinstance(value, dg.MarkdownMetadataValue) else "json"
+            plain[key] = {"__metadata_kind__": kind, "value": value.value}
+        else:
+            plain[key] = value
+    return plain
+
+
+def restore_metadata(plain: dict) -> dict:
+    """What plain_metadata wrote, back as metadata: a reused asset shows its last figures again."""
+    restored = {}
+    for key, value in plain.items():
+        if isinstance(value, dict) and "__metadata_kind__" in value:
+            kind = value["__metadata_kind__"]
+            restored[key] = dg.MetadataValue.md(value["value"]) if kind == "md" else dg.MetadataValue.json(value["value"])
+        else:
+            restored[key] = value
+    return restored
 
 
 def _compute(context, spec: CheckpointedSpec, fn: Callable, params: list[str], pipeline, config,

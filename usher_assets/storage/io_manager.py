@@ -1,6 +1,7 @@
 """DuckDBIOManager: asset context -> TableRef -> PipelineStore call, plus standard metadata."""
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import dagster as dg
@@ -55,6 +56,12 @@ def summarize(statuses: list[str]) -> str:
     return "mixed: " + ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
+@lru_cache(maxsize=8)
+def _store(database: str, lock_timeout: float) -> PipelineStore:
+    # One store object per file and process, so bookkeeping DDL runs once, not per call.
+    return PipelineStore(database, lock_timeout=lock_timeout)
+
+
 class DuckDBIOManager(dg.ConfigurableIOManager):
     """Stores every asset as a DuckDB table with a checkpoint and provenance row per write."""
 
@@ -62,26 +69,32 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
     lock_timeout: float = 120.0
 
     def store(self) -> PipelineStore:
-        return PipelineStore(self.database, lock_timeout=self.lock_timeout)
+        return _store(self.database, self.lock_timeout)
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         ref = table_ref(context.asset_key, context.definition_metadata)
         store = self.store()
         outcome = obj if isinstance(obj, AssetOutcome) else self._plain_outcome(context, obj)
-        for piece in outcome.slices:
-            if piece.frame is None:
-                continue
-            piece.checkpoint, wrote = store.save_if_changed(
-                piece.frame, ref.table, outcome.description, schema=ref.schema,
-                partition_key=piece.partition_key, fingerprint=piece.fingerprint,
-                fingerprint_parts=piece.fingerprint_parts,
-                provenance=outcome.provenance | {"fingerprint": piece.fingerprint},
-                run_id=context.run_id)
-            piece.status = "written" if wrote else "unchanged"
-            if context.has_asset_partitions or piece.partition_key is None:
-                context.log.info(f"{ref.label if piece.partition_key is None else ref.slice(piece.partition_key).label}: "
-                                 f"{piece.status}, {piece.checkpoint.row_count:,} rows")
+        written = [p for p in outcome.slices if p.frame is not None]
+        with store.session():
+            for piece in written:
+                self._save(context, store, ref, outcome, piece)
+        if len(written) > 1:
+            counts = summarize([p.status for p in written])
+            context.log.info(f"{ref.label}: {len(written)} slices saved ({counts})")
         context.add_output_metadata(self._metadata(ref, outcome))
+
+    @staticmethod
+    def _save(context, store, ref: TableRef, outcome: AssetOutcome, piece: SliceOutcome) -> None:
+        piece.checkpoint, wrote = store.save_if_changed(
+            piece.frame, ref.table, outcome.description, schema=ref.schema,
+            partition_key=piece.partition_key, fingerprint=piece.fingerprint,
+            fingerprint_parts=piece.fingerprint_parts,
+            provenance=outcome.provenance | {"fingerprint": piece.fingerprint},
+            run_id=context.run_id)
+        piece.status = "written" if wrote else "unchanged"
+        if piece.partition_key is None:
+            context.log.info(f"{ref.label}: {piece.status}, {piece.checkpoint.row_count:,} rows")
 
     def _plain_outcome(self, context: dg.OutputContext, obj: Any) -> AssetOutcome:
         # An asset outside the checkpointed decorator: store it, with no fingerprint to skip on.

@@ -57,6 +57,7 @@ class PipelineStore:
         self.db_path = Path(db_path)
         self.lock_timeout = lock_timeout
         self._initialized = False
+        self._session: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
     def from_config(cls, config) -> "PipelineStore":
@@ -75,8 +76,24 @@ class PipelineStore:
     # -- connections -------------------------------------------------------------------
 
     @contextmanager
+    def session(self) -> Iterator["PipelineStore"]:
+        """Share one connection across the operations inside the block (opening the file is the slow part)."""
+        if self._session is not None:
+            yield self
+            return
+        with self.connect() as con:
+            self._session = con
+            try:
+                yield self
+            finally:
+                self._session = None
+
+    @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection that is always closed, retrying with backoff while another process holds the lock."""
+        if self._session is not None:
+            yield self._session
+            return
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open_with_retry()
         try:

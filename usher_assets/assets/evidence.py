@@ -1,0 +1,73 @@
+"""Evidence assets: one row per gene of the universe per layer, partitioned by chromosome.
+
+Each layer is computed genome-wide (its ranks need every gene) and stored one chromosome slice
+at a time; a slice whose content did not change is left untouched.
+"""
+
+import polars as pl
+
+from usher_assets.assets import sources as _sources  # noqa: F401 - registers the upstream assets first
+from usher_assets.assets.checkpointed import checkpointed_asset
+from usher_assets.schemas import CHROMOSOME, HGNC_ID
+
+EVIDENCE = {"group": "evidence", "partitioned": True}
+
+
+def _configured(pipeline, key: str, frame: pl.DataFrame) -> pl.DataFrame | None:
+    """An optional source's table, or None when the source is not configured (its evidence stays NULL)."""
+    return frame if pipeline.sources.get(key) is not None else None
+
+
+def _by_chromosome(layer: pl.DataFrame, universe: pl.DataFrame, mapping: dict) -> tuple[pl.DataFrame, dict]:
+    frame = layer.join(universe.select(HGNC_ID, CHROMOSOME), on=HGNC_ID, how="left")
+    score = next(c for c in layer.columns if c.endswith("_score"))
+    metadata = {"genes": frame.height, "genes_with_evidence": frame.filter(pl.col(score).is_not_null()).height,
+                "genes_without_chromosome": frame.filter(pl.col(CHROMOSOME).is_null()).height}
+    metadata |= {f"mapping/{source}": report for source, report in mapping.items()}
+    return frame, metadata
+
+
+@checkpointed_asset(code_version="1", **EVIDENCE)
+def constraint_evidence(gene_universe, exac_pli, loftool, gnomad_constraint, pipeline):
+    """One row per gene: LoF constraint (ExAC pLI, LoFtool; gnomAD pLI/LOEUF when configured), rank-scored."""
+    from usher_assets.evidence.constraint import constraint_layer
+
+    mapping: dict = {}
+    layer = constraint_layer(gene_universe, exac_pli, loftool,
+                             _configured(pipeline, "gnomad_constraint", gnomad_constraint), mapping_log=mapping)
+    return _by_chromosome(layer, gene_universe, mapping)
+
+
+@checkpointed_asset(code_version="1", **EVIDENCE)
+def expression_evidence(gene_universe, tissue_expression, gtex_median_tpm, hpa_normal_tissue, pipeline):
+    """One row per gene: expression in ciliated and sensory tissues and tissue specificity (HPA, GTEx)."""
+    from usher_assets.evidence.expression import expression_layer
+
+    mapping: dict = {}
+    layer = expression_layer(gene_universe, tissue_expression,
+                             _configured(pipeline, "gtex_median_tpm", gtex_median_tpm),
+                             _configured(pipeline, "hpa_normal_tissue", hpa_normal_tissue), mapping_log=mapping)
+    return _by_chromosome(layer, gene_universe, mapping)
+
+
+@checkpointed_asset(code_version="1", **EVIDENCE)
+def localization_evidence(gene_universe, hpa_subcellular):
+    """One row per gene: HPA subcellular locations at cilia or their base, weighted by reliability."""
+    from usher_assets.evidence.localization import localization_layer
+
+    mapping: dict = {}
+    layer = localization_layer(gene_universe, hpa_subcellular, mapping_log=mapping)
+    return _by_chromosome(layer, gene_universe, mapping)
+
+
+@checkpointed_asset(code_version="1", **EVIDENCE)
+def annotation_evidence(gene_universe, go_annotations, go_terms, go_parents):
+    """One row per gene: Gene Ontology cilia annotation (graph-propagated), cilia gene groups, annotation depth."""
+    from usher_assets.evidence.annotation import annotation_layer
+
+    mapping: dict = {}
+    layer = annotation_layer(gene_universe, go_annotations, go_terms, go_parents, mapping_log=mapping)
+    return _by_chromosome(layer, gene_universe, mapping)
+
+
+evidence_assets = [constraint_evidence, expression_evidence, localization_evidence, annotation_evidence]

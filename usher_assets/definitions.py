@@ -1,0 +1,28 @@
+"""The one Definitions object, built from PipelineConfig."""
+
+import dagster as dg
+
+from usher_assets.assets.evidence import evidence_assets
+from usher_assets.assets.scoring import build_scoring_assets
+from usher_assets.assets.sources import source_assets
+from usher_assets.resources import PipelineResource, load_config
+from usher_assets.storage.io_manager import DuckDBIOManager
+
+
+def build_definitions(config_path: str | None = None) -> dg.Definitions:
+    # Loading here makes an invalid config fail before any asset runs, naming the file and field.
+    config = load_config(config_path)
+    assets = [*source_assets, *evidence_assets, *scoring_assets]
+    return dg.Definitions(
+        assets=assets,
+        resources={
+            "io_manager": DuckDBIOManager(database=str(config.database_path),
+                                          lock_timeout=config.storage.lock_timeout_seconds),
+            "pipeline": PipelineResource(config_path=config_path),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+scoring_assets = build_scoring_assets()
+defs = build_definitions()
