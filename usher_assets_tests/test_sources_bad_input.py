@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from usher_assets.sources.constraint import parse_exac_pli
+from usher_assets.sources.constraint import parse_exac_pli, parse_loftool
 from usher_assets.sources.formats import SourceFormatError
 from usher_assets.sources.hgnc import parse_hgnc
 
@@ -39,6 +39,8 @@ CASES = {
                        "hgnc_id", "entrez_id", gzipped=True),
     "exac_pli": ParserCase(parse_exac_pli, "ExACpLI_values.txt", _head(DATA_DIR / "ExACpLI_values.txt", 4),
                            "gene", "pLI", gzipped=False),
+    "loftool": ParserCase(parse_loftool, "LoFtool_scores.txt", _head(DATA_DIR / "LoFtool_scores.txt", 4),
+                          "Gene", "LoFtool_percentile", gzipped=False),
 }
 
 
@@ -70,7 +72,7 @@ BROKEN = {
     "header_only": (lambda c: _table(c.lines[:1]), "no data rows", None, None),
     "random_bytes": (lambda c: random.Random(7).randbytes(4096), "not UTF-8", "any", None),
     "truncated_gzip": (lambda c: gzip.compress(_table(c.lines))[:-12], "truncated", None, None),
-    "missing_required_column": (lambda c: _table(_drop(c, c.id_column)), "missing required column", 1, "id"),
+    "missing_required_column": (lambda c: _table(_drop(c, c.id_column)), "the header has [", 1, "id"),
     "wrong_delimiter": (lambda c: _table(c.lines, ","), "wrong delimiter?", 1, "any"),
     "non_utf8_bytes": (lambda c: _with_bad_bytes_on_line_3(_table(c.lines)), "not UTF-8", 3, None),
     "non_numeric_value": (lambda c: _table(_set(c, 3, c.numeric_column, "not-a-number")), "not-a-number", 3,

@@ -76,11 +76,20 @@ def open_text(path: Path) -> io.StringIO:
     return io.StringIO(read_text(path))
 
 
+def read_lines(path: Path) -> list[str]:
+    """The file's lines without their LF or CRLF endings; a final newline adds no empty line."""
+    lines = read_text(path).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
+
+
 def split_list(column: str, separator: str = "|") -> pl.Expr:
     """A `separator`-joined string column as List(String); null or empty gives []."""
     return (
         pl.col(column).fill_null("").str.split(separator)
-        .list.eval(pl.element().str.strip_chars().filter(pl.element() != ""))
+        .list.eval(pl.element().str.strip_chars())
+        .list.eval(pl.element().filter(pl.element() != ""))
         .alias(column)
     )
 
@@ -95,6 +104,7 @@ def read_delimited(
     null_values: Iterable[str] = ("",),
     strip_quotes: bool = False,
     skip_lines: int = 0,
+    lines: list[str] | None = None,
 ) -> pl.DataFrame:
     """Read a delimited table: all fields as strings, then check shape, cast and uniqueness.
 
@@ -105,12 +115,10 @@ def read_delimited(
         null_values: field texts that mean "missing" (become null).
         strip_quotes: remove one pair of double quotes wrapping a whole field (HGNC style).
         skip_lines: preamble lines before the header (GCT has two).
+        lines: the file's lines when the caller has read them already (to check a preamble).
     """
     path = Path(path)
-    lines = read_text(path).split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    lines = [line.removesuffix("\r") for line in lines]
+    lines = read_lines(path) if lines is None else lines
     header_line = skip_lines + 1
     if len(lines) < header_line:
         raise SourceFormatError(path, f"expected {skip_lines} preamble line(s) then a header, found {len(lines)} line(s)")
@@ -125,7 +133,7 @@ def read_delimited(
     frame = frame.with_columns(
         pl.when(pl.all().is_in(list(null_values))).then(None).otherwise(pl.all()).name.keep()
     )
-    frame = _cast(path, frame, types or {}, header_line)
+    frame = cast_columns(path, frame, types or {}, first_line=header_line + 1)
     if unique:
         check_unique(path, frame, unique, first_line=header_line + 1)
     return frame
@@ -162,7 +170,9 @@ def _split_fields(path: Path, body: list[str], header: list[str], separator: str
     return fields.rename(dict(zip(fields.columns, header)))
 
 
-def _cast(path: Path, frame: pl.DataFrame, types: Mapping[str, pl.DataType], header_line: int) -> pl.DataFrame:
+def cast_columns(path: Path, frame: pl.DataFrame, types: Mapping[str, pl.DataType], *,
+                 first_line: int = 2) -> pl.DataFrame:
+    """Cast text columns to `types`; a value that does not cast is an error naming its line."""
     casts = {name: pl.col(name).str.strip_chars().cast(dtype, strict=False) for name, dtype in types.items()}
     cast = frame.with_columns(**casts)
     for name, dtype in types.items():
@@ -171,28 +181,36 @@ def _cast(path: Path, frame: pl.DataFrame, types: Mapping[str, pl.DataType], hea
             index = int(failed[0])
             raise SourceFormatError(
                 path, f"expected {_TYPE_WORDS.get(dtype, str(dtype))}, found {frame[name][index]!r}",
-                line=header_line + 1 + index, column=name,
+                line=first_line + index, column=name,
             )
     return cast
 
 
-def check_unique(path: Path, frame: pl.DataFrame, columns: Sequence[str], *, first_line: int = 2) -> None:
-    """Raise unless `columns` are non-null and unique together; `first_line` is the line of row 0."""
-    for name in columns:
+def check_unique(path: Path, frame: pl.DataFrame, columns: Sequence[str], *, first_line: int | None = 2,
+                 nullable: Sequence[str] = ()) -> None:
+    """Raise unless `columns` are unique together and filled (except `nullable` ones).
+
+    `first_line` is the file line of the frame's first row; None when rows are not lines
+    (R objects, JSON records), and the error then names the row number instead.
+    """
+    def where(index: int) -> tuple[int | None, str]:
+        return (None, f" (row {index + 1})") if first_line is None else (first_line + index, "")
+
+    for name in (c for c in columns if c not in nullable):
         missing = frame[name].is_null().arg_true()
         if len(missing):
-            raise SourceFormatError(path, "is empty but identifies the row, so it must be filled",
-                                    line=first_line + int(missing[0]), column=name)
+            line, row = where(int(missing[0]))
+            raise SourceFormatError(path, f"is empty{row} but identifies the row, so it must be filled",
+                                    line=line, column=name)
     key = pl.struct(list(columns)) if len(columns) > 1 else pl.col(columns[0])
     repeated = frame.select(~key.is_first_distinct()).to_series().arg_true()
     if len(repeated):
         index = int(repeated[0])
         value = {name: frame[name][index] for name in columns}
         shown = value[columns[0]] if len(columns) == 1 else value
-        raise SourceFormatError(
-            path, f"duplicate ID {shown!r}: expected one row per {'+'.join(columns)}",
-            line=first_line + index, column=columns[0],
-        )
+        line, row = where(index)
+        raise SourceFormatError(path, f"duplicate ID {shown!r}{row}: expected one row per {'+'.join(columns)}",
+                                line=line, column=columns[0])
 
 
 def check_range(path: Path, frame: pl.DataFrame, column: str, low: float, high: float,

@@ -1,0 +1,70 @@
+"""Parsers for the Gene Ontology exports of Bioconductor org.Hs.eg.db and GO.db (see data/SOURCES.md)."""
+
+from pathlib import Path
+
+import polars as pl
+
+from usher_assets.sources.formats import (
+    SourceFormatError, check_allowed, check_unique, read_delimited, split_list,
+)
+
+ONTOLOGIES = ("BP", "CC", "MF")
+# GO.db's artificial root above the three ontologies has id "all" and ontology "universal".
+GO_ROOT = "all"
+
+
+def _check_go_ids(path: Path, frame: pl.DataFrame, column: str) -> None:
+    bad = (~frame[column].str.contains(r"^GO:\d{7}$") & (frame[column] != GO_ROOT)).fill_null(True).arg_true()
+    if len(bad):
+        index = int(bad[0])
+        raise SourceFormatError(path, f"expected a GO ID like 'GO:0005929', found {frame[column][index]!r}",
+                                line=index + 2, column=column)
+
+
+def parse_go_annotations(path: Path) -> pl.DataFrame:
+    """Direct gene -> GO annotations (orghs_gene_go.tsv.gz): one row per entrez_id, go_id and evidence.
+
+    Columns: entrez_id (Int64), symbol, ensembl_gene_ids (List(String)), go_id, evidence, ontology.
+    """
+    raw = read_delimited(path, ["entrez_id", "symbol", "ensembl_gene_ids", "go_id", "evidence", "ontology"],
+                         types={"entrez_id": pl.Int64}, unique=["entrez_id", "go_id", "evidence"])
+    _check_go_ids(path, raw, "go_id")
+    check_allowed(path, raw, "ontology", ONTOLOGIES)
+    return raw.select("entrez_id", "symbol", split_list("ensembl_gene_ids", "|"), "go_id", "evidence", "ontology")
+
+
+def parse_go_gene_info(path: Path) -> pl.DataFrame:
+    """Human Entrez genes (orghs_gene_info.tsv.gz): one row per gene and Ensembl ID (null when it has none).
+
+    Columns: entrez_id (Int64), symbol, gene_name, gene_type, chromosomes (List(String); X|Y
+    pseudoautosomal genes have two), ensembl_gene_id.
+    """
+    raw = read_delimited(path, ["entrez_id", "symbol", "gene_name", "gene_type", "chromosome", "ensembl_gene_id"],
+                         types={"entrez_id": pl.Int64})
+    check_unique(path, raw, ["entrez_id", "ensembl_gene_id"], nullable=["ensembl_gene_id"])
+    return raw.select("entrez_id", "symbol", "gene_name", "gene_type",
+                      split_list("chromosome", "|").alias("chromosomes"), "ensembl_gene_id")
+
+
+def parse_go_terms(path: Path) -> pl.DataFrame:
+    """GO terms (go_terms.tsv.gz): one row per go_id, with term, ontology and definition (null if none).
+
+    Includes GO.db's artificial root ``all`` (ontology ``universal``).
+    """
+    raw = read_delimited(path, ["go_id", "term", "ontology", "definition"], unique=["go_id"])
+    _check_go_ids(path, raw, "go_id")
+    check_allowed(path, raw, "ontology", (*ONTOLOGIES, "universal"))
+    return raw.select("go_id", "term", "ontology", "definition")
+
+
+def parse_go_parents(path: Path) -> pl.DataFrame:
+    """Direct GO child -> parent edges (go_parents.tsv.gz): one row per edge and relationship type.
+
+    relationship_type keeps GO.db's spellings: isa, part of, regulates, positively/negatively regulates.
+    """
+    raw = read_delimited(path, ["child_go_id", "parent_go_id", "relationship_type", "ontology"],
+                         unique=["child_go_id", "parent_go_id", "relationship_type"])
+    for column in ("child_go_id", "parent_go_id"):
+        _check_go_ids(path, raw, column)
+    check_allowed(path, raw, "ontology", ONTOLOGIES)
+    return raw.select("child_go_id", "parent_go_id", "relationship_type", "ontology")
