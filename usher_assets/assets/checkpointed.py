@@ -13,6 +13,7 @@ import dagster as dg
 import polars as pl
 from pydantic import Field
 
+from usher_assets.checks import TableCheck, run_check
 from usher_assets.assets.fingerprints import FingerprintInputs, decide, slice_fingerprint
 from usher_assets.schemas import CHROMOSOME, CHROMOSOMES
 from usher_assets.storage.io_manager import AssetOutcome, SliceOutcome
@@ -40,6 +41,7 @@ class CheckpointedSpec:
     config_sections: tuple[str, ...]
     partitioned: bool
     outputs: Callable | None = None  # pipeline config -> files the body writes besides its table
+    checks: tuple[TableCheck, ...] = ()
 
     @property
     def ref(self) -> TableRef:
@@ -69,12 +71,14 @@ def checkpointed_asset(*, group: str, code_version: str, sources: tuple[str, ...
                        config_class: type[CheckpointConfig] = CheckpointConfig,
                        kinds: tuple[str, ...] = ("polars", "duckdb"), owners: list[str] | None = None,
                        upstream: tuple[str, ...] | None = None, outputs: Callable | None = None,
+                       checks: tuple[TableCheck, ...] = (),
                        ) -> Callable[[Callable], dg.AssetsDefinition]:
     """Turn a transform into an asset stored by DuckDBIOManager that skips itself when unchanged.
 
     Upstream assets are the function's parameters, or `upstream` (passed as keyword arguments)
     when the set is only known at definition time. `outputs(pipeline)` lists exported files:
-    a missing one makes the asset run again.
+    a missing one makes the asset run again. `checks` run on the stored table after every
+    materialization, reused or not, and show in the UI as asset checks.
     """
 
     def decorate(fn: Callable) -> dg.AssetsDefinition:
@@ -85,13 +89,14 @@ def checkpointed_asset(*, group: str, code_version: str, sources: tuple[str, ...
             raise dg.DagsterInvalidDefinitionError(
                 f"{fn.__name__}: parameters {missing} name no checkpointed asset defined before it")
         spec = CheckpointedSpec(fn.__name__, group, code_version, names, tuple(sources),
-                                tuple(config_sections), partitioned, outputs)
+                                tuple(config_sections), partitioned, outputs, tuple(checks))
         SPECS[spec.name] = spec
         deps = [dg.AssetDep(u, partition_mapping=dg.AllPartitionMapping()) if SPECS[u].partitioned
                 else dg.AssetDep(u) for u in names]
 
         def compute(context: dg.AssetExecutionContext, config):
-            return _run(context, config, spec, fn, params)
+            yield _run(context, config, spec, fn, params)
+            yield from _check_results(context, spec)
 
         compute.__annotations__ = {"context": dg.AssetExecutionContext, "config": config_class}
         return dg.asset(
@@ -99,6 +104,7 @@ def checkpointed_asset(*, group: str, code_version: str, sources: tuple[str, ...
             partitions_def=CHROMOSOME_PARTITIONS if partitioned else None,
             backfill_policy=dg.BackfillPolicy.single_run(), kinds=set(kinds), owners=owners,
             description=inspect.getdoc(fn), required_resource_keys={"pipeline"},
+            check_specs=[dg.AssetCheckSpec(c.name, asset=spec.name, description=c.description) for c in checks],
             metadata={"dagster/table_name": f"{group}.{spec.name}", "sources_read": list(sources),
                       "config_sections_read": list(config_sections)},
         )(compute)
@@ -148,6 +154,16 @@ def _run(context: dg.AssetExecutionContext, config: CheckpointConfig, spec: Chec
                            description=(inspect.getdoc(fn) or "").split("\n")[0])
     data_version = dg.DataVersion(slices[0].fingerprint) if len(slices) == 1 else None
     return dg.Output(outcome, metadata=domain_metadata, data_version=data_version)
+
+
+def _check_results(context, spec: CheckpointedSpec):
+    """Run the table checks against what is now stored (the table was handled when the output was yielded)."""
+    store = context.resources.io_manager.store()
+    with store.session():
+        for check in spec.checks:
+            passed, finding, metadata = run_check(store, spec.ref, check)
+            yield dg.AssetCheckResult(check_name=check.name, passed=passed,
+                                      metadata={"finding": finding, **metadata})
 
 
 def _log_decisions(context, spec: CheckpointedSpec, keys: list, reasons: dict) -> None:

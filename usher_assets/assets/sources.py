@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from usher_assets.assets.checkpointed import checkpointed_asset
+from usher_assets.checks import TableCheck, id_checks
 from usher_assets.schemas import ENSEMBL_GENE_ID, ENTREZ_ID, GENE_SYMBOL, HGNC_ID
 
 SOURCE_CODE_VERSION = "1"
@@ -30,6 +31,7 @@ class SourceTable:
     ensembl_column: str | None = None
     entrez_column: str | None = None
     empty_schema: dict | None = None  # optional sources: the table stored when not configured
+    checks: tuple = ()
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -89,17 +91,20 @@ def source_asset(table: SourceTable, *, needs_universe: bool = True):
             return body(None, source_paths, pipeline)
     fn.__name__ = table.name
     fn.__doc__ = table.description
-    return checkpointed_asset(group="sources", code_version=SOURCE_CODE_VERSION, sources=table.keys)(fn)
+    return checkpointed_asset(group="sources", code_version=SOURCE_CODE_VERSION, sources=table.keys,
+                              checks=table.checks)(fn)
 
 
-@checkpointed_asset(group="sources", code_version=SOURCE_CODE_VERSION, sources=("hgnc",))
+@checkpointed_asset(group="sources", code_version=SOURCE_CODE_VERSION, sources=("hgnc",),
+                    checks=id_checks(HGNC_ID))
 def hgnc(source_paths, pipeline):
     """One row per HGNC gene record (all locus groups): IDs, symbols, aliases, previous symbols, gene groups."""
     frame = _load("hgnc:parse_hgnc")(source_paths["hgnc"])
     return frame, {"rows_kept": frame.height, "release": pipeline.sources["hgnc"].release}
 
 
-@checkpointed_asset(group="sources", code_version=SOURCE_CODE_VERSION)
+@checkpointed_asset(group="sources", code_version=SOURCE_CODE_VERSION,
+                    checks=(*id_checks(HGNC_ID), TableCheck("unique", (GENE_SYMBOL,))))
 def gene_universe(hgnc):
     """One row per HGNC approved protein-coding gene: stable IDs, chromosome, aliases and previous symbols."""
     from usher_assets.sources.universe import SymbolResolver, build_gene_universe
@@ -117,25 +122,30 @@ def gene_universe(hgnc):
 
 SOURCE_TABLES = [
     SourceTable("exac_pli", "One row per gene symbol in ExAC r0.3: pLI, the probability of LoF intolerance.",
-                "constraint:parse_exac_pli", symbol_column=GENE_SYMBOL),
+                "constraint:parse_exac_pli", symbol_column=GENE_SYMBOL,
+                checks=id_checks(GENE_SYMBOL)),
     SourceTable("loftool", "One row per gene symbol: LoFtool percentile (lower = more LoF-intolerant).",
-                "constraint:parse_loftool", symbol_column=GENE_SYMBOL),
+                "constraint:parse_loftool", symbol_column=GENE_SYMBOL,
+                checks=id_checks(GENE_SYMBOL)),
     SourceTable("gnomad_constraint", "One row per gene in gnomAD v4.1 constraint metrics (MANE/canonical): pLI, LOEUF.",
                 "constraint:parse_gnomad_constraint", symbol_column=GENE_SYMBOL, ensembl_column=ENSEMBL_GENE_ID,
                 empty_schema={GENE_SYMBOL: pl.String, ENSEMBL_GENE_ID: pl.String, "pli": pl.Float64,
                               "loeuf": pl.Float64}),
     SourceTable("hpa_subcellular", "One row per gene HPA's Cell Atlas studied: reliability and main/additional locations.",
-                "hpa:parse_hpa_subcellular", symbol_column=GENE_SYMBOL, ensembl_column=ENSEMBL_GENE_ID),
+                "hpa:parse_hpa_subcellular", symbol_column=GENE_SYMBOL, ensembl_column=ENSEMBL_GENE_ID,
+                checks=id_checks(ENSEMBL_GENE_ID)),
     SourceTable("hpa_normal_tissue", "One row per gene, tissue and cell type in HPA normal tissue immunohistochemistry.",
                 "hpa:parse_hpa_normal_tissue", symbol_column=GENE_SYMBOL, ensembl_column=ENSEMBL_GENE_ID,
                 empty_schema={ENSEMBL_GENE_ID: pl.String, GENE_SYMBOL: pl.String, "tissue": pl.String,
                               "cell_type": pl.String, "level": pl.String, "reliability": pl.String}),
     SourceTable("go_annotations", "One row per (Entrez gene, GO term, evidence code): direct GO annotations (NCBI gene2go).",
-                "gene_ontology:parse_go_annotations", entrez_column=ENTREZ_ID),
+                "gene_ontology:parse_go_annotations", entrez_column=ENTREZ_ID,
+                checks=id_checks(ENTREZ_ID, "go_id", "evidence")),
     SourceTable("go_gene_info", "One row per (Entrez gene, Ensembl gene) in org.Hs.eg.db: symbol, type, chromosome.",
                 "gene_ontology:parse_go_gene_info", entrez_column=ENTREZ_ID),
     SourceTable("tissue_expression", "One row per dataset, gene and tissue: TissueEnrich HPA and GTEx TPM and specificity.",
-                "expression:parse_tissue_expression", ensembl_column=ENSEMBL_GENE_ID),
+                "expression:parse_tissue_expression", ensembl_column=ENSEMBL_GENE_ID,
+                checks=id_checks("dataset", ENSEMBL_GENE_ID, "tissue")),
     SourceTable("gtex_median_tpm", "One row per gene and tissue: GTEx v8 median TPM.",
                 "expression:parse_gtex_median_tpm", ensembl_column=ENSEMBL_GENE_ID,
                 empty_schema={ENSEMBL_GENE_ID: pl.String, GENE_SYMBOL: pl.String, "tissue": pl.String,
@@ -145,7 +155,8 @@ SOURCE_TABLES = [
 ]
 
 GENELESS_TABLES = [
-    SourceTable("go_terms", "One row per current GO term: id, name, ontology, definition.", "gene_ontology:parse_go_terms"),
+    SourceTable("go_terms", "One row per current GO term: id, name, ontology, definition.", "gene_ontology:parse_go_terms",
+                checks=id_checks("go_id")),
     SourceTable("go_parents", "One row per GO child -> parent edge, with its relationship type.",
                 "gene_ontology:parse_go_parents"),
 ]
