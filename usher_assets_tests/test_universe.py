@@ -16,8 +16,13 @@ HGNC_FILE = Path(__file__).resolve().parents[1] / "data" / "hgnc_complete_set.tx
 
 
 @pytest.fixture(scope="module")
-def universe() -> pl.DataFrame:
-    return build_gene_universe(parse_hgnc(HGNC_FILE))
+def hgnc() -> pl.DataFrame:
+    return parse_hgnc(HGNC_FILE)
+
+
+@pytest.fixture(scope="module")
+def universe(hgnc) -> pl.DataFrame:
+    return build_gene_universe(hgnc)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +78,27 @@ def test_chromosome_from_location(location, chromosome):
 def test_symbol_resolver_resolve(resolver, symbol, hgnc_id, match):
     resolved = resolver.resolve([symbol])
     assert resolved.row(0) == (symbol, hgnc_id, match)
+
+
+@pytest.mark.parametrize(("symbol", "hgnc_id", "match"), [
+    ("HLA-H", None, "unmatched"),  # a pseudogene's symbol, also an alias of HFE
+    ("SPATA8", None, "unmatched"),  # a non-coding RNA's symbol, also an alias of SPATS1
+    ("GPR98", "HGNC:17416", "previous"),
+    ("MYO7A", "HGNC:7606", "symbol"),
+])
+def test_symbol_resolver_with_full_hgnc_keeps_non_coding_symbols_off_coding_genes(universe, hgnc, symbol,
+                                                                                   hgnc_id, match):
+    resolved = SymbolResolver(universe, hgnc).resolve([symbol])
+    assert resolved.row(0) == (symbol, hgnc_id, match)
+
+
+def test_map_to_universe_with_hgnc_drops_pseudogene_behind_unknown_id(universe, hgnc):
+    # org.Hs.eg.db lists HLA-H (Entrez 3136, a pseudogene); its ID is not in the universe,
+    # and its symbol must not fall back onto HFE.
+    frame = pl.DataFrame({"symbol": ["HLA-H", "HFE"], "entrez": [3136, 3077]})
+    mapped, report = map_to_universe(frame, universe, symbol_column="symbol", entrez_column="entrez", hgnc=hgnc)
+    assert mapped["symbol"].to_list() == ["HFE"]
+    assert (report.matched_by_id, report.unmatched) == (1, 1)
 
 
 def test_symbol_resolver_keeps_input_order_and_duplicates(resolver):

@@ -53,19 +53,29 @@ class SymbolResolver:
     Precedence is approved symbol > previous symbol > alias: a name that is one gene's
     approved symbol always means that gene. A previous or alias symbol shared by several
     genes (at the highest tier where it occurs) is ambiguous and not mapped.
+
+    Pass the full HGNC table (`parse_hgnc`) as `hgnc` so that symbols of genes outside the
+    universe count too: without it, a pseudogene's approved symbol that is also an alias of
+    a protein-coding gene (HLA-H, an alias of HFE) maps to that protein-coding gene. With it,
+    names are resolved over all of HGNC and hits outside the universe are "unmatched".
     """
 
-    def __init__(self, universe: pl.DataFrame):
+    def __init__(self, universe: pl.DataFrame, hgnc: pl.DataFrame | None = None):
+        names = universe if hgnc is None else hgnc.rename({"symbol": GENE_SYMBOL})
+        self._universe_ids = set(universe[HGNC_ID])
         self._lookup: dict[str, tuple[str | None, str]] = {}
         for column, kind in ((ALIAS_SYMBOLS, "alias"), (PREV_SYMBOLS, "previous")):
-            pairs = universe.select(HGNC_ID, pl.col(column).alias("name")).explode("name").drop_nulls("name")
+            pairs = names.select(HGNC_ID, pl.col(column).alias("name")).explode("name").drop_nulls("name")
             targets = (pairs.group_by(pl.col("name").str.to_uppercase())
                        .agg(pl.col(HGNC_ID).unique()))
             # Later (higher) tiers overwrite earlier ones.
             for name, ids in targets.iter_rows():
                 self._lookup[name] = (ids[0], kind) if len(ids) == 1 else (None, "ambiguous")
-        for hgnc_id, symbol in universe.select(HGNC_ID, GENE_SYMBOL).iter_rows():
+        for hgnc_id, symbol in names.select(HGNC_ID, GENE_SYMBOL).iter_rows():
             self._lookup[symbol.upper()] = (hgnc_id, "symbol")
+        for name, (hgnc_id, _) in list(self._lookup.items()):
+            if hgnc_id is not None and hgnc_id not in self._universe_ids:
+                self._lookup[name] = (None, "unmatched")
 
     def resolve(self, symbols: Iterable[str | None]) -> pl.DataFrame:
         """One row per input symbol, in input order: input_symbol, hgnc_id, match."""
@@ -110,12 +120,14 @@ def map_to_universe(
     ensembl_column: str | None = None,
     entrez_column: str | None = None,
     hgnc_column: str | None = None,
+    hgnc: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, MappingReport]:
     """Add an hgnc_id column to `frame`, keeping only rows that map to exactly one gene.
 
     Stable IDs are tried first (HGNC, then Ensembl, then Entrez), resolved symbols last.
     Each input row gives at most one output row; rows that share a gene are kept and
-    counted in ``duplicate_genes``, for the caller to aggregate.
+    counted in ``duplicate_genes``, for the caller to aggregate. Pass the full HGNC table as
+    `hgnc` to keep symbols of non-coding genes off protein-coding ones (see `SymbolResolver`).
     """
     if not any((symbol_column, ensembl_column, entrez_column, hgnc_column)):
         raise ValueError("map_to_universe needs at least one of symbol/ensembl/entrez/hgnc_column")
@@ -135,7 +147,7 @@ def map_to_universe(
     no_hits = pl.Series("by_id", [None] * frame.height, dtype=pl.String)
     by_id = frame.select(pl.coalesce(id_hits)).to_series() if id_hits else no_hits
     if symbol_column:
-        symbols = SymbolResolver(universe).resolve(frame[symbol_column].cast(pl.String))
+        symbols = SymbolResolver(universe, hgnc).resolve(frame[symbol_column].cast(pl.String))
     else:
         symbols = pl.DataFrame({HGNC_ID: [None] * frame.height, "match": ["unmatched"] * frame.height},
                                schema={HGNC_ID: pl.String, "match": pl.String})
