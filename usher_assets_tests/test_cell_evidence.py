@@ -205,8 +205,8 @@ def real_inputs(universe):
     tap_ms, _ = map_partners_to_universe(
         parse_tap_ms_interactions(DATA_DIR / "boldt2016_41467_2016_BFncomms11491_MOESM835_ESM_s3.xlsx"),
         universe, "protein_a", "protein_b")
-    bioid_edges, _ = map_partners_to_universe(parse_bioid_interactions(DATA_DIR / "gupta2015_bioid_interactions.tsv.gz"),
-                                              universe, "bait", "prey")
+    bioid_edges, _ = map_partners_to_universe(
+        parse_bioid_interactions(DATA_DIR / "gupta2015_bioid_interactions.tsv.gz"), universe, "bait", "prey")
     hits, _ = map_to_universe(parse_screen_hits(DATA_DIR / "gupta2015_screen_hits.tsv.gz"), universe,
                               entrez_column="entrez_id", symbol_column="gene_symbol")
     return dict(proteome_human=proteome([]), bioid=bioid_edges, screen_hits=hits, tap_ms=tap_ms)

@@ -91,8 +91,8 @@ def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
             rows = "".join(
                 f'<row r="{r + 1}">' + "".join(cell(f"{chr(65 + c)}{r + 1}", v) for c, v in enumerate(row) if v != "")
                 + "</row>" for r, row in enumerate(sheets[name]))
-            archive.writestr(f"xl/worksheets/sheet{i}.xml",
-                             f'<worksheet xmlns="{main}/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>')
+            sheet = f'<worksheet xmlns="{main}/spreadsheetml/2006/main"><sheetData>{rows}</sheetData></worksheet>'
+            archive.writestr(f"xl/worksheets/sheet{i}.xml", sheet)
     return path
 
 
@@ -410,8 +410,8 @@ def test_parse_mouse_human_orthologs_reads_one_to_one_table(orthologs):
     assert row["mouse_gene_symbol"] == "MYO7A"  # TissueEnrich upper-cased the mouse symbols
 
 
-def test_parse_mouse_human_orthologs_rejects_rds_without_dataset(tmp_path):
-    with pytest.raises(SourceFormatError, match="mouseHumanOrthologs|not a readable R .rda"):
+def test_parse_mouse_human_orthologs_rejects_file_without_dataset():
+    with pytest.raises(SourceFormatError, match="expected object 'dataset' with entry 'mouseHumanOrthologs'"):
         parse_mouse_human_orthologs(DESIGN)
 
 

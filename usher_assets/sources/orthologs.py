@@ -73,7 +73,7 @@ def _mgi_candidates(rows: pl.DataFrame, universe: pl.DataFrame) -> pl.DataFrame:
     # HGNC lists each human gene's mouse orthologs as MGI IDs; one MGI ID under two human genes
     # shows up as two candidates, i.e. one-to-many.
     by_mgi = universe.select(HGNC_ID, pl.col(MGD_IDS).alias("mgi")).explode("mgi").drop_nulls("mgi")
-    return rows.drop_nulls("mgi").join(by_mgi, on="mgi").select("_row", HGNC_ID, pl.lit(False).alias("ambiguous"))
+    return rows.drop_nulls("mgi").join(by_mgi, on="mgi").select("_row", HGNC_ID, pl.lit(False).alias("_ambiguous"))
 
 
 def _ortholog_candidates(rows: pl.DataFrame, universe: pl.DataFrame, orthologs: pl.DataFrame,
@@ -86,13 +86,13 @@ def _ortholog_candidates(rows: pl.DataFrame, universe: pl.DataFrame, orthologs: 
     by_symbol = resolver.resolve(pairs["human_gene_symbol"])[HGNC_ID]
     pairs = pairs.with_columns(pl.coalesce(HGNC_ID, by_symbol).alias(HGNC_ID)).drop_nulls(HGNC_ID)
     return rows.join(pairs.select("key", HGNC_ID), on="key").select("_row", HGNC_ID,
-                                                                    pl.lit(False).alias("ambiguous"))
+                                                                    pl.lit(False).alias("_ambiguous"))
 
 
 def _symbol_candidates(rows: pl.DataFrame, resolver: SymbolResolver) -> pl.DataFrame:
     resolved = resolver.resolve(rows["key"])
-    return (rows.select("_row").with_columns(resolved[HGNC_ID], (resolved["match"] == "ambiguous").alias("ambiguous"))
-            .filter(pl.col(HGNC_ID).is_not_null() | pl.col("ambiguous")))
+    return (rows.select("_row").with_columns(resolved[HGNC_ID], (resolved["match"] == "ambiguous").alias("_ambiguous"))
+            .filter(pl.col(HGNC_ID).is_not_null() | pl.col("_ambiguous")))
 
 
 def map_mouse_to_human(
@@ -129,39 +129,40 @@ def map_mouse_to_human(
     )
     with_symbol = rows.drop_nulls("key")
     candidates = pl.concat([
-        _mgi_candidates(rows, universe).with_columns(route=pl.lit(0, pl.Int8)),
-        _ortholog_candidates(with_symbol, universe, orthologs, resolver).with_columns(route=pl.lit(1, pl.Int8)),
-        _symbol_candidates(with_symbol, resolver).with_columns(route=pl.lit(2, pl.Int8)),
+        _mgi_candidates(rows, universe).with_columns(_route=pl.lit(0, pl.Int8)),
+        _ortholog_candidates(with_symbol, universe, orthologs, resolver).with_columns(_route=pl.lit(1, pl.Int8)),
+        _symbol_candidates(with_symbol, resolver).with_columns(_route=pl.lit(2, pl.Int8)),
     ])
     chosen = (
-        candidates.filter(pl.col("route") == pl.col("route").min().over("_row"))
+        candidates.filter(pl.col("_route") == pl.col("_route").min().over("_row"))
         .group_by("_row")
-        .agg(pl.col("route").first(), pl.col(HGNC_ID).drop_nulls().unique().alias("genes"), pl.col("ambiguous").any())
-        .with_columns(one_to_many=(pl.col("genes").list.len() != 1) | pl.col("ambiguous"))
+        .agg(pl.col("_route").first(), pl.col(HGNC_ID).drop_nulls().unique().alias("_genes"),
+             pl.col("_ambiguous").any())
+        .with_columns(_one_to_many=(pl.col("_genes").list.len() != 1) | pl.col("_ambiguous"))
     )
     mapped = (
         frame.with_row_index("_row")
-        .join(chosen.filter(~pl.col("one_to_many")), on="_row")
-        .with_columns(pl.col("genes").list.first().alias(HGNC_ID),
-                      pl.col("route").replace_strict(dict(enumerate(ROUTES)), return_dtype=pl.String)
+        .join(chosen.filter(~pl.col("_one_to_many")), on="_row")
+        .with_columns(pl.col("_genes").list.first().alias(HGNC_ID),
+                      pl.col("_route").replace_strict(dict(enumerate(ROUTES)), return_dtype=pl.String)
                       .alias(ORTHOLOG_MATCH))
     )
-    order = ["route", *best_by, mouse_symbol_column]
+    order = ["_route", *best_by, mouse_symbol_column]
     flags = [descending] * len(best_by) if isinstance(descending, bool) else list(descending)
     kept = (
         mapped.sort(order, descending=[False, *flags, False], nulls_last=True)
         .with_columns(pl.col(mouse_symbol_column).cast(pl.String).unique().sort().over(HGNC_ID, mapping_strategy="join")
                       .alias(MOUSE_SYMBOLS))
         .unique(HGNC_ID, keep="first", maintain_order=True)
-        .drop("_row", "genes", "route", "ambiguous", "one_to_many")
+        .drop("_row", "_genes", "_route", "_ambiguous", "_one_to_many")
     )
-    routes = dict(chosen.filter(~pl.col("one_to_many"))["route"].value_counts().iter_rows())
+    routes = dict(chosen.filter(~pl.col("_one_to_many"))["_route"].value_counts().iter_rows())
     report = {
         "rows_in": frame.height,
         "one_to_one": routes.get(1, 0),
         "by_mgi": routes.get(0, 0),
         "by_symbol": routes.get(2, 0),
-        "one_to_many": int(chosen["one_to_many"].sum()),
+        "one_to_many": int(chosen["_one_to_many"].sum()),
         "unmapped": frame.height - chosen.height,
         "merged_rows": mapped.height - kept.height,
         "genes_out": kept.height,
