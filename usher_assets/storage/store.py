@@ -167,13 +167,12 @@ class PipelineStore:
                              "which the store uses for partition slices; rename it")
         try:
             with self.transaction() as con:
+                # The view dies with the connection, closed right after: an explicit unregister would
+                # itself fail in an aborted transaction and hide DuckDB's real error.
                 con.register(_INCOMING, data)
-                try:
-                    checkpoint, wrote = self._write(con, ref, description, fingerprint, fingerprint_parts,
-                                                    run_id, keep_unchanged)
-                    self._insert_provenance(con, ref, checkpoint, provenance or {})
-                finally:
-                    con.unregister(_INCOMING)
+                checkpoint, wrote = self._write(con, ref, description, fingerprint, fingerprint_parts,
+                                                run_id, keep_unchanged)
+                self._insert_provenance(con, ref, checkpoint, provenance or {})
         except (duckdb.Error, pa.ArrowException) as exc:
             raise StoreError(f"{self.db_path}: saving {ref.label} failed, previous version kept: {exc}") from exc
         return checkpoint, wrote
