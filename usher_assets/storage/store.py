@@ -171,15 +171,19 @@ class PipelineStore:
                 # itself fail in an aborted transaction and hide DuckDB's real error.
                 con.register(_INCOMING, data)
                 checkpoint, wrote = self._write(con, ref, description, fingerprint, fingerprint_parts,
-                                                run_id, keep_unchanged)
+                                                run_id, keep_unchanged, data.column_names)
                 self._insert_provenance(con, ref, checkpoint, provenance or {})
         except (duckdb.Error, pa.ArrowException) as exc:
             raise StoreError(f"{self.db_path}: saving {ref.label} failed, previous version kept: {exc}") from exc
         return checkpoint, wrote
 
     def _write(self, con, ref: TableRef, description, fingerprint, parts, run_id,
-               keep_unchanged: bool) -> tuple[Checkpoint, bool]:
+               keep_unchanged: bool, names: list[str]) -> tuple[Checkpoint, bool]:
         columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {_INCOMING}").fetchall()]
+        if [c[0] for c in columns] != names:
+            # DuckDB silently renames duplicate, case-colliding ("A", "a") and empty names.
+            raise ValueError(f"{ref.label}: column names {names} cannot be stored as they are (DuckDB would "
+                             f"store {[c[0] for c in columns]}); make them unique ignoring case, and non-empty")
         row_count, hash_sum = con.execute(
             f"SELECT count(*), sum(hash(*COLUMNS(*))::HUGEINT) FROM {_INCOMING}").fetchall()[0]
         content_hash = _content_hash(columns, row_count, hash_sum)
