@@ -33,8 +33,13 @@ CELL_FIXTURES = Path(__file__).resolve().parent / "data" / "cells"
 
 
 @pytest.fixture(scope="module")
-def universe():
-    return build_gene_universe(parse_hgnc(DATA_DIR / "hgnc_complete_set.txt.gz"))
+def hgnc():
+    return parse_hgnc(DATA_DIR / "hgnc_complete_set.txt.gz")
+
+
+@pytest.fixture(scope="module")
+def universe(hgnc):
+    return build_gene_universe(hgnc)
 
 
 @pytest.fixture(scope="module")
@@ -496,3 +501,23 @@ def test_map_mouse_to_human_prefers_mgi_ids(universe):
     assert dict(mapped.select("ortholog_match", "hgnc_id").iter_rows()) == {
         "mgi": symbol_id(universe, "MYO7A"), "ortholog": symbol_id(universe, "OTOF")}
     assert (report["by_mgi"], report["one_to_one"], report["merged_rows"]) == (1, 1, 0)
+
+
+@pytest.mark.parametrize(("with_hgnc", "expected"), [(False, "HFE"), (True, None)])
+def test_map_mouse_to_human_full_hgnc_keeps_pseudogene_symbols_off_coding_genes(universe, hgnc, with_hgnc, expected):
+    # HLA-H is a human pseudogene's symbol and an alias of HFE; only the full table knows the first.
+    frame = pl.DataFrame({"gene": ["Hla-h", "Myo7a"]})
+    mapped, _ = map_mouse_to_human(frame, "gene", universe, ortholog_table(universe, []),
+                                   hgnc=hgnc if with_hgnc else None)
+    hits = dict(mapped.select("gene", "hgnc_id").iter_rows())
+    assert hits["Myo7a"] == symbol_id(universe, "MYO7A")
+    assert hits.get("Hla-h") == (symbol_id(universe, expected) if expected else None)
+
+
+@pytest.mark.parametrize(("with_hgnc", "rows_out"), [(False, 2), (True, 1)])
+def test_map_partners_to_universe_full_hgnc_drops_pseudogene_edges(universe, hgnc, with_hgnc, rows_out):
+    edges = pl.DataFrame({"protein_a_symbol": ["HLA-H", "DFNB31"], "protein_b_symbol": ["MYO7A", "MYO7A"]})
+    mapped, report = map_partners_to_universe(edges, universe, "protein_a", "protein_b",
+                                              hgnc=hgnc if with_hgnc else None)
+    assert report["rows_out"] == mapped.height == rows_out
+    assert symbol_id(universe, "WHRN") in mapped["protein_a_hgnc_id"].to_list()

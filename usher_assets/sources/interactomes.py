@@ -137,18 +137,19 @@ def parse_tap_ms_interactions(path: Path | str) -> pl.DataFrame:
 
 
 def map_partners_to_universe(
-    frame: pl.DataFrame, universe: pl.DataFrame, first: str, second: str
+    frame: pl.DataFrame, universe: pl.DataFrame, first: str, second: str, *, hgnc: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Add `<first>_hgnc_id` and `<second>_hgnc_id` from the `<first>_symbol`/`<second>_symbol` columns.
 
     Use ("bait", "prey") for BioID and ("protein_a", "protein_b") for TAP-MS. An edge whose
     either end does not map to exactly one gene is dropped, and so is an edge whose two ends
     turn out to be one gene (a symbol and its old alias); both are counted in the report.
+    `hgnc` (the full HGNC table) is passed on to `map_to_universe`.
     """
     mapped = frame
     report: dict[str, int] = {"rows_in": frame.height}
     for end in (first, second):
-        mapped, mapping = map_to_universe(mapped, universe, symbol_column=f"{end}_symbol")
+        mapped, mapping = map_to_universe(mapped, universe, symbol_column=f"{end}_symbol", hgnc=hgnc)
         mapped = mapped.rename({HGNC_ID: f"{end}_{HGNC_ID}"})
         for key, value in mapping.as_metadata().items():
             if key not in ("rows_in", "duplicate_genes"):

@@ -104,6 +104,7 @@ def map_mouse_to_human(
     best_by: Sequence[str] = (),
     descending: bool | Sequence[bool] = True,
     mgi_column: str | None = None,
+    hgnc: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Give each mouse row one human hgnc_id; keep one row per human gene.
 
@@ -113,7 +114,8 @@ def map_mouse_to_human(
     route names more than one human gene (one-to-many), the row is dropped: no later, weaker
     route overrides the ambiguity. When several rows reach one human gene, the row from the most
     trusted route wins, then the best `best_by` value (`descending` like `DataFrame.sort`), then
-    the first mouse symbol; the gene is counted once.
+    the first mouse symbol; the gene is counted once. Pass the full HGNC table as `hgnc` so a
+    symbol of a non-coding human gene is not read as a protein-coding gene's alias.
 
     Returns the kept rows plus hgnc_id, ortholog_match ("mgi" | "ortholog" | "symbol") and
     mouse_symbols (every input symbol that reached the gene), and a report with rows_in,
@@ -121,7 +123,7 @@ def map_mouse_to_human(
     """
     if HGNC_ID in frame.columns:
         raise ValueError(f"frame already has an {HGNC_ID!r} column; drop or rename it first")
-    resolver = SymbolResolver(universe)
+    resolver = SymbolResolver(universe, hgnc)
     rows = frame.with_row_index("_row").select(
         "_row",
         pl.col(mouse_symbol_column).cast(pl.String).str.strip_chars().str.to_uppercase().alias("key"),
