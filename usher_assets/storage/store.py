@@ -222,7 +222,9 @@ class PipelineStore:
                       table=ref.label)
         con.execute(
             "INSERT INTO main._provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [ref.schema, ref.table, ref.partition_key or "", checkpoint.created_at, record.get("run_id"),
+            # Its own time, not the checkpoint's: a record attached later (record_provenance, or an
+            # unchanged save) must sort after the one written with the table in latest_provenance.
+            [ref.schema, ref.table, ref.partition_key or "", datetime.now(timezone.utc), record.get("run_id"),
              record.get("asset_key"), checkpoint.fingerprint, record.get("code_version"),
              record.get("config_hash"), record.get("pipeline_version"),
              json.dumps(record.get("source_releases", {}), sort_keys=True),
