@@ -1,6 +1,7 @@
 """Evidence layers on small hand-made frames: ranks, NULL semantics, weighting, one row per gene."""
 
 import math
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -299,3 +300,88 @@ def test_expression_layer_optional_sources():
     assert b["te_gtex_expressed"] is None
     a = layer.row(0, named=True)
     assert a["te_gtex_ciliated_log2fc"] == 0.0 and a["hpa_ihc_ciliated_level"] is None
+
+
+# --- the bundled data, through the real parsers ------------------------------------------
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def real_universe() -> pl.DataFrame:
+    from usher_assets.sources.hgnc import parse_hgnc
+    from usher_assets.sources.universe import build_gene_universe
+
+    return build_gene_universe(parse_hgnc(DATA_DIR / "hgnc_complete_set.txt.gz"))
+
+
+@pytest.fixture(scope="module")
+def real_layers(real_universe) -> dict[str, pl.DataFrame]:
+    from usher_assets.sources.constraint import parse_exac_pli, parse_loftool
+    from usher_assets.sources.expression import parse_tissue_expression
+    from usher_assets.sources.gene_ontology import parse_go_annotations, parse_go_parents, parse_go_terms
+    from usher_assets.sources.hpa import parse_hpa_subcellular
+
+    return {
+        "constraint": constraint_layer(real_universe, parse_exac_pli(DATA_DIR / "ExACpLI_values.txt"),
+                                       parse_loftool(DATA_DIR / "LoFtool_scores.txt")),
+        "localization": localization_layer(real_universe,
+                                           parse_hpa_subcellular(DATA_DIR / "subcellular_location.tsv")),
+        "annotation": annotation_layer(real_universe, parse_go_annotations(DATA_DIR / "orghs_gene_go.tsv.gz"),
+                                       parse_go_terms(DATA_DIR / "go_terms.tsv.gz"),
+                                       parse_go_parents(DATA_DIR / "go_parents.tsv.gz")),
+        "expression": expression_layer(
+            real_universe, parse_tissue_expression(DATA_DIR / "tissueenrich_combine-expression.rda")),
+    }
+
+
+@pytest.mark.parametrize("layer", ["constraint", "localization", "annotation", "expression"])
+def test_layer_on_bundled_data_has_each_universe_gene_once(real_layers, real_universe, layer):
+    frame = real_layers[layer]
+    assert frame.height == real_universe.height == 19_290
+    assert frame["hgnc_id"].to_list() == real_universe["hgnc_id"].to_list()
+    score = frame[f"{layer}_score"].drop_nulls()
+    assert 0.0 <= score.min() and score.max() <= 1.0
+    assert frame[f"{layer}_score"].null_count() > 0  # some genes lack every source: null, not 0
+
+
+def test_constraint_layer_bundled_maps_previous_symbols(real_layers):
+    genes = real_layers["constraint"].filter(pl.col("gene_symbol").is_in(["HARS1", "WHRN", "ADGRV1"]))
+    # ExAC lists them as HARS, DFNB31 and GPR98 (previous HGNC symbols).
+    assert by_symbol(genes, "exac_pli") == pytest.approx(
+        {"HARS1": 0.000736050889038717, "WHRN": 0.0110884966572566, "ADGRV1": 8.11098418587805e-24})
+    assert real_layers["constraint"]["constraint_score"].is_not_null().sum() > 17_500
+
+
+def test_localization_layer_bundled(real_layers):
+    scores = by_symbol(real_layers["localization"], "localization_score")
+    assert scores["CEP250"] == pytest.approx(0.7 * 0.8)  # Supported, main location Centrosome
+    assert scores["MYO7A"] == 0.0  # studied: Cytosol
+    assert scores["USH2A"] is None  # not in HPA v19
+    studied = real_layers["localization"]["localization_score"].is_not_null().sum()
+    assert 12_000 < studied <= 12_390  # SOURCES.md: 12,390 genes in the file
+
+
+def test_annotation_layer_bundled_cilium_subtree_count(real_layers):
+    # SOURCES.md: 728 Entrez genes in the GO:0005929 subtree; a few are not protein-coding in HGNC.
+    assert 700 <= real_layers["annotation"]["go_cilium_annotated"].sum() <= 728
+
+
+@pytest.mark.parametrize(("symbol", "in_subtree"), [
+    ("MYO7A", True), ("USH1C", True), ("CDH23", True), ("PCDH15", True), ("USH1G", True), ("CIB2", True),
+    ("USH2A", True), ("WHRN", True), ("PDZD7", True),
+    ("ADGRV1", False), ("CLRN1", False), ("ARSG", False), ("HARS1", False),
+])
+def test_annotation_layer_bundled_usher_genes_match_sources_md(real_layers, symbol, in_subtree):
+    assert by_symbol(real_layers["annotation"], "go_cilium_annotated")[symbol] is in_subtree
+
+
+def test_expression_layer_bundled(real_layers):
+    layer = real_layers["expression"]
+    # SOURCES.md: in HPA, USH2A is Group-Enriched (liver, testis); MYO7A Tissue-Enhanced (adrenal).
+    assert by_symbol(layer, "te_hpa_specificity")["USH2A"] == 0.75
+    assert by_symbol(layer, "te_hpa_specificity")["MYO7A"] == 0.0
+    scores = by_symbol(layer, "expression_score")
+    # Multiciliated-cell genes outscore housekeeping genes.
+    assert min(scores["FOXJ1"], scores["RSPH1"]) > max(scores["ACTB"], scores["GAPDH"])
+    assert layer["expression_score"].is_not_null().sum() > 18_500

@@ -172,3 +172,60 @@ def test_validate_ranking_is_complete_json_safe_and_deterministic(small_layers, 
 def test_discovery_metrics_need_the_go_flag(small_layers):
     with pytest.raises(ValueError, match="go_cilium_annotated"):
         discovery_metrics(small_layers.drop("go_cilium_annotated"), {"a": 1.0}, pl.DataFrame({"hgnc_id": []}))
+
+
+# --- end to end on the bundled data (constraint, localization, annotation) ---------------
+
+DATA_DIR = HGNC_FILE.parent
+
+
+@pytest.fixture(scope="module")
+def bundled_validation(real_universe):
+    from usher_assets.evidence.annotation import annotation_layer
+    from usher_assets.evidence.constraint import constraint_layer
+    from usher_assets.evidence.localization import localization_layer
+    from usher_assets.sources.ciliaminer import parse_ciliaminer
+    from usher_assets.sources.constraint import parse_exac_pli, parse_loftool
+    from usher_assets.sources.gene_ontology import parse_go_annotations, parse_go_parents, parse_go_terms
+    from usher_assets.sources.hpa import parse_hpa_subcellular
+
+    constraint = constraint_layer(real_universe, parse_exac_pli(DATA_DIR / "ExACpLI_values.txt"),
+                                  parse_loftool(DATA_DIR / "LoFtool_scores.txt"))
+    localization = localization_layer(real_universe, parse_hpa_subcellular(DATA_DIR / "subcellular_location.tsv"))
+    annotation = annotation_layer(real_universe, parse_go_annotations(DATA_DIR / "orghs_gene_go.tsv.gz"),
+                                  parse_go_terms(DATA_DIR / "go_terms.tsv.gz"),
+                                  parse_go_parents(DATA_DIR / "go_parents.tsv.gz"))
+    layers = (
+        constraint.select("hgnc_id", "gene_symbol", "ensembl_gene_id", "constraint_score")
+        .join(localization.select("hgnc_id", "localization_score"), on="hgnc_id")
+        .join(annotation.select("hgnc_id", "annotation_score", "go_cilium_annotated"), on="hgnc_id")
+    )
+    weights = {"constraint": 0.25, "localization": 0.35, "annotation": 0.40}
+    ciliaminer = parse_ciliaminer(DATA_DIR / "ciliaminer_secondarylist.json")
+    return layers, validate_ranking(layers, weights, real_universe, ciliaminer)
+
+
+def test_validate_ranking_bundled_known_genes_beat_negative_controls(bundled_validation):
+    _, validation = bundled_validation
+    known = validation["known_metrics"]["all"]
+    assert known["n_genes"] == 17 and validation["known_metrics"]["unresolved_symbols"] == []
+    assert known["median_percentile"] > validation["negative_controls"]["all"]["median_percentile"]
+    assert validation["negative_controls"]["all"]["n_genes"] >= 70
+
+
+def test_validate_ranking_bundled_discovery_subset(bundled_validation):
+    layers, validation = bundled_validation
+    first = validation["discovery"].row(0, named=True)
+    assert first["left_out"] == "(none)"
+    assert first["n_subset_genes"] == layers.height - layers["go_cilium_annotated"].sum()
+    # CiliaMiner's secondary list names 190 genes; those outside the GO cilium subtree remain.
+    assert 80 <= first["n_genes"] < 190
+    assert validation["discovery"].height == 4
+
+
+def test_validate_ranking_bundled_sensitivity_is_reported_per_change(bundled_validation):
+    _, validation = bundled_validation
+    table = validation["sensitivity"]
+    assert table.height == 6
+    assert validation["sensitivity_min_spearman"] == table["spearman"].min()
+    assert 0.9 < validation["sensitivity_min_spearman"] <= 1.0
