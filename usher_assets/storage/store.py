@@ -198,8 +198,10 @@ class PipelineStore:
                 self._write_slice(con, ref, columns)
         con.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ? AND partition_key = ?",
                     [ref.schema, ref.table, ref.partition_key or ""])
-        now = datetime.now(timezone.utc)
-        values = [ref.schema, ref.table, ref.partition_key or "", now, row_count, description, fingerprint,
+        # created_at says when the stored content was written: an unchanged table keeps its time, so
+        # _checkpoints shows which slices a run actually rewrote.
+        created_at = datetime.now(timezone.utc) if wrote else previous.created_at
+        values = [ref.schema, ref.table, ref.partition_key or "", created_at, row_count, description, fingerprint,
                   json.dumps(parts or {}, sort_keys=True), content_hash, json.dumps(columns), run_id]
         con.execute(f"INSERT INTO main._checkpoints ({', '.join(CHECKPOINT_COLUMNS)}) "
                     f"VALUES ({', '.join('?' * len(values))})", values)
