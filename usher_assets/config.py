@@ -4,7 +4,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -83,6 +83,10 @@ class ScoringConfig(_Frozen):
     @field_validator("weights")
     @classmethod
     def _weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        # A misspelt layer would otherwise be dropped when scoring and the rest silently re-normalised.
+        unknown = sorted(set(weights) - set(get_args(ScoringLayer)))
+        if unknown:
+            raise ValueError(f"unknown layers {unknown}; expected some of {list(get_args(ScoringLayer))}")
         negative = {k: v for k, v in weights.items() if v < 0}
         if negative:
             raise ValueError(f"weights must be non-negative, got {negative}")
