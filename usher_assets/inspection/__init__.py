@@ -1,0 +1,1 @@
+"""What the `usher-assets` CLI shows and does: checkpoints listed, explained, verified, deleted and exported."""

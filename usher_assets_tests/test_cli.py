@@ -1,0 +1,284 @@
+"""The `usher-assets` console script, run for real in a subprocess against stores built under tmp_path."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+import yaml
+from conftest import write_config
+
+from usher_assets.storage import PipelineStore, ProvenanceTracker
+
+SCRIPT = Path(sys.executable).parent / "usher-assets"
+GENES = pl.DataFrame({"hgnc_id": ["HGNC:12597", "HGNC:12601", "HGNC:16361"],
+                      "gene_symbol": ["USH1C", "USH2A", "WHRN"]})
+LAYER = pl.DataFrame({"hgnc_id": ["HGNC:12597", "HGNC:12601", "HGNC:16361", "HGNC:100"],
+                      "chromosome": ["11", "1", "9", "X"], "layer_score": [0.9, 0.8, None, 0.1]})
+
+
+def run_cli(*args: str, config: Path | None = None, tty_stderr: bool = False) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "USHER_CONFIG"}
+    command = [str(SCRIPT), *args] + (["--config", str(config)] if config else [])
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+
+
+def build_store(config_path: Path) -> PipelineStore:
+    """An unpartitioned source table and a chromosome-partitioned layer, saved as the decorator would."""
+    from usher_assets.config import PipelineConfig
+
+    store = PipelineStore.from_config(PipelineConfig.load(config_path))
+    record = {"code_version": "1", "source_releases": {"hgnc": "2024-10-18"}, "metadata": {"genes": 3}}
+    store.save_dataframe(GENES, "genes", "One row per Usher gene.", schema="sources", fingerprint="f" * 64,
+                         fingerprint_parts={"code_version": "a" * 64, "source:hgnc": "b" * 64},
+                         provenance=record, run_id="run-1")
+    for chromosome in ("1", "11", "X"):
+        store.save_dataframe(LAYER.filter(pl.col("chromosome") == chromosome), "layer", "One row per gene: a layer.",
+                             schema="evidence", partition_key=chromosome, fingerprint=chromosome * 64,
+                             provenance=record)
+    return store
+
+
+@pytest.fixture
+def config_path(tmp_path) -> Path:
+    path = write_config(tmp_path)
+    build_store(path)
+    return path
+
+
+def test_list_prints_aligned_table_in_chromosome_order(config_path):
+    result = run_cli("checkpoints", "list", config=config_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["TABLE", "PARTITION", "ROWS", "CREATED_AT", "FINGERPRINT", "DESCRIPTION"]
+    assert [line.split()[:3] for line in lines[1:]] == [
+        ["evidence.layer", "1", "1"], ["evidence.layer", "11", "1"], ["evidence.layer", "X", "1"],
+        ["sources.genes", "-", "3"]]
+    # Aligned: every row's ROWS column ends where the header's does.
+    end = lines[0].index("ROWS") + len("ROWS")
+    assert all(line[end - 1] != " " and line[end] == " " for line in lines[1:])
+    assert "ffffffffffff " in lines[4] and "f" * 13 not in lines[4]
+
+
+def test_list_json_filters_by_schema(config_path):
+    result = run_cli("checkpoints", "list", "--schema", "sources", "--json", config=config_path)
+    rows = json.loads(result.stdout)
+    assert rows == [{"table": "sources.genes", "partition": None, "rows": 3, "created_at": rows[0]["created_at"],
+                     "fingerprint": "ffffffffffff", "description": "One row per Usher gene."}]
+
+
+def test_show_prints_checkpoint_parts_columns_and_provenance(config_path):
+    result = run_cli("checkpoints", "show", "genes", "--json", config=config_path)
+    shown = json.loads(result.stdout)
+    assert shown["table"] == "sources.genes" and shown["row_count"] == 3
+    assert shown["columns"] == [["hgnc_id", "VARCHAR"], ["gene_symbol", "VARCHAR"]]
+    assert shown["fingerprint_parts"] == {"code_version": "a" * 64, "source:hgnc": "b" * 64}
+    assert shown["provenance"]["metadata"] == {"genes": 3} and shown["provenance"]["table"] == "sources.genes"
+    text = run_cli("checkpoints", "show", "evidence.layer", "--partition", "X", config=config_path).stdout
+    assert text.startswith("evidence.layer[X]\n")
+    assert "layer_score  DOUBLE" in text and '"code_version": "1"' in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (("checkpoints", "show", "nope"), "no table named 'nope'"),
+    (("checkpoints", "show", "evidence.genes"), "did you mean sources.genes?"),
+    (("checkpoints", "show", "layer"), "evidence.layer is partitioned (3 slices: 1, 11, X); pass --partition"),
+    (("checkpoints", "delete", "layer", "--partition", "Y"), "evidence.layer[Y] has no checkpoint"),
+    (("checkpoints", "explain", "no_such_asset"), "unknown asset(s) no_such_asset"),
+])
+def test_missing_table_or_asset_exits_2_with_one_line(config_path, args, message):
+    result = run_cli(*args, config=config_path)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    ("storage: [", "not valid YAML"),
+    ("sources: {}\nscoring: {weights: {constraint: 0.5}}\n", "scoring.weights"),
+])
+def test_bad_config_exits_2_without_traceback(tmp_path, content, message):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    result = run_cli("checkpoints", "list", config=bad)
+    assert result.returncode == 2
+    assert message in result.stderr and str(bad) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_verify_passes_on_intact_store(config_path):
+    result = run_cli("checkpoints", "verify", config=config_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "checked 4 checkpoint(s): all intact"
+
+
+@pytest.mark.parametrize("tamper, label, problem", [
+    ('UPDATE sources.genes SET gene_symbol = \'USH2B\' WHERE gene_symbol = \'USH2A\'', "sources.genes",
+     "content changed"),
+    ("DELETE FROM evidence.layer WHERE partition_key = '11'", "evidence.layer[11]",
+     "row count is 0, checkpoint recorded 1"),
+    ("DROP TABLE sources.genes", "sources.genes", "is missing"),
+])
+def test_verify_names_each_tampered_table_and_fails(config_path, tamper, label, problem):
+    with duckdb.connect(str(config_path.parent / "usher.duckdb")) as con:
+        con.execute(tamper)
+    result = run_cli("checkpoints", "verify", "--json", config=config_path)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["checked"] == 4
+    assert [(p["table"], problem in p["problem"]) for p in report["problems"]] == [(label, True)]
+
+
+def test_delete_slice_then_whole_table(config_path):
+    store = PipelineStore(config_path.parent / "usher.duckdb")
+    result = run_cli("checkpoints", "delete", "evidence.layer", "--partition", "11", config=config_path)
+    assert result.stdout.strip() == "deleted checkpoint evidence.layer[11]"
+    assert [c.partition_key for c in store.list_checkpoints("evidence")] == ["1", "X"]
+    assert store.load_dataframe("layer", schema="evidence")["chromosome"].to_list() == ["1", "X"]
+
+    result = run_cli("checkpoints", "delete", "layer", "--keep-data", config=config_path)
+    assert result.returncode == 0 and "evidence.layer[X] (stored rows kept)" in result.stdout
+    assert store.list_checkpoints("evidence") == [] and store.table_exists("layer", schema="evidence")
+
+
+def test_export_writes_parquet_and_provenance_sidecar(config_path, tmp_path):
+    target = tmp_path / "out" / "layer.parquet"
+    result = run_cli("checkpoints", "export", "layer", str(target), config=config_path)
+    assert result.returncode == 0, result.stderr
+    exported = pl.read_parquet(target)
+    assert exported.height == 3 and sorted(exported["partition_key"].to_list()) == ["1", "11", "X"]
+    sidecar = ProvenanceTracker.load_sidecar(target)
+    assert sidecar["table"] == "evidence.layer" and sidecar["file"] == "layer.parquet"
+    assert sidecar["steps"][0]["step"] == "export"
+
+
+def test_outputs_lists_database_and_output_files(config_path):
+    out = config_path.parent / "outputs"
+    out.mkdir()
+    (out / "candidates.tsv").write_text("rank\tgene_symbol\n1\tUSH2A\n")
+    located = json.loads(run_cli("outputs", "--json", config=config_path).stdout)
+    assert located["database"] == str(config_path.parent / "usher.duckdb") and located["database_bytes"] > 0
+    assert [(f["name"], f["bytes"]) for f in located["files"]] == [("candidates.tsv", 25)]
+    text = run_cli("outputs", config=config_path).stdout
+    assert f"output dir: {out}" in text and "candidates.tsv" in text
+
+
+def test_verify_draws_progress_bar_only_on_a_terminal(config_path):
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "USHER_CONFIG"}
+    with subprocess.Popen([str(SCRIPT), "checkpoints", "verify", "--config", str(config_path)],
+                          stdout=subprocess.PIPE, stderr=follower, env=env) as process:
+        os.close(follower)
+        drawn = b""
+        while chunk := _read_pty(leader):
+            drawn += chunk
+        process.wait(timeout=60)
+    os.close(leader)
+    assert "verify [########################] 100% 6 rows / 6 rows" in drawn.decode()
+    assert run_cli("checkpoints", "verify", config=config_path).stderr == ""  # piped: silent
+
+
+def _read_pty(fd: int) -> bytes:
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # EIO once the child closed its end
+        return b""
+
+
+# -- explain, on a small part of the real pipeline -------------------------------------------------
+
+EXPLAINED = ("hgnc", "gene_universe", "go_terms", "gnomad_constraint", "exac_pli")
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory) -> Path:
+    """hgnc (from a copy of its file), gene_universe and go_terms materialized under a tmp config."""
+    import dagster as dg
+
+    from usher_assets.assets.sources import source_assets
+    from usher_assets.config import PipelineConfig
+    from usher_assets.resources import PipelineResource
+    from usher_assets.storage.io_manager import DuckDBIOManager
+
+    directory = tmp_path_factory.mktemp("explain")
+    config = PipelineConfig.load(write_config(directory))
+    hgnc_copy = directory / "hgnc_complete_set.txt.gz"
+    shutil.copy(config.sources["hgnc"].resolved_path(config.root), hgnc_copy)
+    path = _edit_sources(directory / "usher.yaml", hgnc={"path": str(hgnc_copy)})
+    assets = [a for a in source_assets if a.key.path[-1] in ("hgnc", "gene_universe", "go_terms")]
+    result = dg.materialize(assets, resources={
+        "io_manager": DuckDBIOManager(database=str(config.database_path)),
+        "pipeline": PipelineResource(config_path=str(path))})
+    assert result.success
+    return path
+
+
+def _edit_sources(path: Path, **changes: dict) -> Path:
+    raw = yaml.safe_load(path.read_text())
+    for key, change in changes.items():
+        raw["sources"][key] = (raw["sources"][key] or {}) | change
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def _explain(config: Path) -> dict[str, dict]:
+    result = run_cli("checkpoints", "explain", *EXPLAINED, "--json", config=config)
+    assert result.returncode == 0, result.stderr
+    return {entry["asset"]: entry for entry in json.loads(result.stdout)}
+
+
+def test_explain_reuses_everything_right_after_a_run(materialized):
+    explained = _explain(materialized)
+    assert [explained[n]["status"] for n in ("hgnc", "gene_universe", "go_terms")] == ["reuse"] * 3
+    assert explained["exac_pli"]["slices"][0]["reasons"] == ["no checkpoint yet"]
+
+
+def test_explain_names_the_changed_part(materialized, tmp_path):
+    config = tmp_path / "edited.yaml"
+    shutil.copy(materialized, config)
+    _edit_sources(config, go_terms={"release": "GO.db 3.99.0"},
+                  gnomad_constraint={"url": "https://example.invalid/constraint.tsv", "release": "gnomAD v4.1"})
+    hgnc_copy = Path(yaml.safe_load(config.read_text())["sources"]["hgnc"]["path"])
+    original = hgnc_copy.read_bytes()
+    try:
+        hgnc_copy.write_bytes(original + b"\n")  # same release, different bytes
+        explained = _explain(config)
+        text = run_cli("checkpoints", "explain", "hgnc", "gene_universe", config=config).stdout
+    finally:
+        hgnc_copy.write_bytes(original)
+
+    def reasons(name):
+        return explained[name]["slices"][0]["reasons"]
+
+    assert reasons("go_terms") == ["source file go_terms: release 'GO.db 3.16.0 (go-basic 2022-07-01)' -> 'GO.db 3.99.0'"]
+    assert len(reasons("hgnc")) == 1 and reasons("hgnc")[0].startswith("source file hgnc: sha256 changed")
+    assert explained["gene_universe"]["status"] == "reuse"
+    assert explained["gene_universe"]["upstream_recomputing"] == ["hgnc"]
+    assert reasons("gnomad_constraint") == [
+        "no checkpoint yet", "source file gnomad_constraint: not downloaded yet (https://example.invalid/constraint.tsv)"]
+    assert text.splitlines() == [
+        "sources.hgnc: recompute",
+        f"    {reasons('hgnc')[0]}",
+        "sources.gene_universe: reuse for now: upstream hgnc recomputes first, and this reruns only if that "
+        "changes its content",
+        "1 of 2 asset(s) would recompute"]
+
+
+def test_explain_reports_a_tampered_checkpoint(materialized, tmp_path):
+    config = tmp_path / "copy.yaml"
+    database = tmp_path / "usher.duckdb"
+    shutil.copy(yaml.safe_load(materialized.read_text())["storage"]["database"], database)
+    raw = yaml.safe_load(materialized.read_text())
+    raw["storage"]["database"] = str(database)
+    config.write_text(yaml.safe_dump(raw))
+    with duckdb.connect(str(database)) as con:
+        con.execute("UPDATE sources.gene_universe SET gene_symbol = 'USH2B' WHERE gene_symbol = 'USH2A'")
+    result = run_cli("checkpoints", "explain", "gene_universe", "--json", config=config)
+    [entry] = json.loads(result.stdout)
+    assert entry["slices"][0]["reasons"] == ["checkpoint not intact: content changed since the checkpoint was written"]
