@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from usher_assets.assets.cell_sources import cell_source_assets
 from usher_assets.assets.evidence import evidence_assets
 from usher_assets.assets.scoring import build_scoring_assets
 from usher_assets.assets.sources import source_assets
@@ -12,7 +13,7 @@ from usher_assets.storage.io_manager import DuckDBIOManager
 def build_definitions(config_path: str | None = None) -> dg.Definitions:
     # Loading here makes an invalid config fail before any asset runs, naming the file and field.
     config = load_config(config_path)
-    assets = [*source_assets, *evidence_assets, *scoring_assets]
+    assets = [*source_assets, *cell_source_assets, *evidence_assets, *scoring_assets]
     return dg.Definitions(
         assets=assets,
         resources={

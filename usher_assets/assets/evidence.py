@@ -6,7 +6,8 @@ at a time; a slice whose content did not change is left untouched.
 
 import polars as pl
 
-from usher_assets.assets import sources as _sources  # noqa: F401 - registers the upstream assets first
+from usher_assets.assets import cell_sources as _cell_sources  # noqa: F401 - registers the upstream assets first
+from usher_assets.assets import sources as _sources  # noqa: F401
 from usher_assets.assets.checkpointed import checkpointed_asset
 from usher_assets.schemas import CHROMOSOME, HGNC_ID
 
@@ -70,4 +71,31 @@ def annotation_evidence(gene_universe, go_annotations, go_terms, go_parents):
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-evidence_assets = [constraint_evidence, expression_evidence, localization_evidence, annotation_evidence]
+@checkpointed_asset(code_version="1", **EVIDENCE)
+def sensory_expression_evidence(gene_universe, hair_cell_expression, ciliated_cell_markers):
+    """One row per gene: enrichment in inner-ear hair cells over surrounding cells, and in lung ciliated cells."""
+    from usher_assets.evidence.sensory_expression import sensory_expression_layer
+
+    layer = sensory_expression_layer(gene_universe, hair_cell_expression,
+                                     ciliated_cell_markers.drop_nulls(HGNC_ID))
+    return _by_chromosome(layer, gene_universe, {})
+
+
+@checkpointed_asset(code_version="1", **EVIDENCE)
+def cilia_proximity_evidence(gene_universe, cilia_proteome, centrosome_cilium_interactome,
+                             centrosome_cilium_screen, ciliary_interactome, ciliaminer):
+    """One row per gene: cilia proteome membership, BioID proximity to cilium-interface baits, screen hits
+    and TAP-MS partners. Edges to or from any gene the validation judges are dropped first."""
+    from usher_assets.evidence.cilia_proximity import cilia_proximity_layer
+    from usher_assets.scoring.labels import known_usher_genes
+
+    # Interactions with the labels themselves would be guilt by association with the answer.
+    judged = set(known_usher_genes(gene_universe)[HGNC_ID].drop_nulls()) | set(ciliaminer[HGNC_ID].drop_nulls())
+    layer = cilia_proximity_layer(gene_universe, cilia_proteome, centrosome_cilium_interactome,
+                                  centrosome_cilium_screen.drop_nulls(HGNC_ID), ciliary_interactome, judged)
+    frame, metadata = _by_chromosome(layer, gene_universe, {})
+    return frame, metadata | {"excluded_label_genes": len(judged)}
+
+
+evidence_assets = [constraint_evidence, expression_evidence, localization_evidence, annotation_evidence,
+                   sensory_expression_evidence, cilia_proximity_evidence]

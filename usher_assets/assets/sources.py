@@ -42,14 +42,19 @@ class SourceTable:
         return any((self.symbol_column, self.ensembl_column, self.entrez_column))
 
 
-def attach_hgnc_ids(frame: pl.DataFrame, universe: pl.DataFrame, table: SourceTable) -> tuple[pl.DataFrame, dict]:
-    """Add a nullable hgnc_id to every row (stable IDs first, then resolved symbols) and the mapping report."""
+def attach_hgnc_ids(frame: pl.DataFrame, universe: pl.DataFrame, table: SourceTable,
+                    hgnc: pl.DataFrame) -> tuple[pl.DataFrame, dict]:
+    """Add a nullable hgnc_id to every row (stable IDs first, then resolved symbols) and the mapping report.
+
+    The full HGNC table keeps a non-coding gene's symbol from passing for an alias of a coding one.
+    """
     from usher_assets.sources.universe import map_to_universe
 
     keys = [c for c in (table.symbol_column, table.ensembl_column, table.entrez_column) if c]
     distinct = frame.select(keys).unique(maintain_order=True)
     mapped, report = map_to_universe(distinct, universe, symbol_column=table.symbol_column,
-                                     ensembl_column=table.ensembl_column, entrez_column=table.entrez_column)
+                                     ensembl_column=table.ensembl_column, entrez_column=table.entrez_column,
+                                     hgnc=hgnc)
     lookup = mapped.select([*keys, HGNC_ID]).unique(subset=keys, keep="first")
     rows = frame.drop(HGNC_ID, strict=False).join(lookup, on=keys, how="left", nulls_equal=True,
                                                   maintain_order="left")
@@ -68,7 +73,7 @@ def _parse(table: SourceTable, paths: dict[str, Path | None]) -> pl.DataFrame | 
 def source_asset(table: SourceTable, *, needs_universe: bool = True):
     """Build the checkpointed asset for one SourceTable."""
 
-    def body(gene_universe, source_paths, pipeline):
+    def body(hgnc, gene_universe, source_paths, pipeline):
         parsed = _parse(table, source_paths)
         if parsed is None:
             empty = pl.DataFrame(schema=(table.empty_schema or {}) | ({HGNC_ID: pl.String} if table.maps_genes else {}))
@@ -79,16 +84,16 @@ def source_asset(table: SourceTable, *, needs_universe: bool = True):
                     "releases": {k: pipeline.sources[k].release for k in table.keys}}
         metadata |= {f"parse/{k}": v for k, v in (extra or {}).items()}
         if table.maps_genes and gene_universe is not None:
-            frame, report = attach_hgnc_ids(frame, gene_universe, table)
+            frame, report = attach_hgnc_ids(frame, gene_universe, table, hgnc)
             metadata |= report
         return frame, metadata
 
     if needs_universe:
-        def fn(gene_universe, source_paths, pipeline):
-            return body(gene_universe, source_paths, pipeline)
+        def fn(hgnc, gene_universe, source_paths, pipeline):
+            return body(hgnc, gene_universe, source_paths, pipeline)
     else:
         def fn(source_paths, pipeline):
-            return body(None, source_paths, pipeline)
+            return body(None, None, source_paths, pipeline)
     fn.__name__ = table.name
     fn.__doc__ = table.description
     return checkpointed_asset(group="sources", code_version=SOURCE_CODE_VERSION, sources=table.keys,
@@ -152,6 +157,12 @@ SOURCE_TABLES = [
                               "tpm": pl.Float64}),
     SourceTable("ciliaminer", "One row per CiliaMiner disease-gene record: validation labels only, never evidence.",
                 "ciliaminer:parse_ciliaminer", symbol_column=GENE_SYMBOL, entrez_column=ENTREZ_ID),
+    SourceTable("ciliated_cell_markers", "One row per marker gene of lung ciliated and proximal ciliated cells "
+                "(Travaglini 2020): average log fold change, detection rates, adjusted p-value.",
+                "lung_atlas:parse_ciliated_cell_markers", symbol_column=GENE_SYMBOL),
+    SourceTable("centrosome_cilium_screen", "One row per BioID interactor in Gupta 2015's siRNA screens: "
+                "screened, hit flags.", "interactomes:parse_screen_hits", files=("centrosome_cilium_screen",),
+                symbol_column=GENE_SYMBOL, entrez_column=ENTREZ_ID),
 ]
 
 GENELESS_TABLES = [

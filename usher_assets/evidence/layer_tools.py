@@ -50,6 +50,13 @@ def map_source_to_universe(
     if missing:
         raise ValueError(f"{source}: expected identifier column(s) {missing}, found columns "
                          f"{frame.columns}; check the parser output schema")
+    if HGNC_ID in frame.columns:
+        # The source asset already mapped its rows (with the full HGNC table): trust those IDs.
+        mapped_rows = frame.filter(pl.col(HGNC_ID).is_in(universe[HGNC_ID].implode()))
+        if mapping_log is not None:
+            mapping_log[source] = {"rows_in": frame.height, "rows_with_gene": mapped_rows.height,
+                                   "genes": mapped_rows[HGNC_ID].n_unique()}
+        return mapped_rows
     distinct = frame.select(keys).unique(maintain_order=True)
     mapped, report = map_to_universe(
         distinct, universe, symbol_column=symbol_column, ensembl_column=ensembl_column,
