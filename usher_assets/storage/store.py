@@ -188,8 +188,10 @@ class PipelineStore:
             f"SELECT count(*), sum(hash(*COLUMNS(*))::HUGEINT) FROM {_INCOMING}").fetchall()[0]
         content_hash = _content_hash(columns, row_count, hash_sum)
         previous = self._get_checkpoint(con, ref) if keep_unchanged else None
+        # The stored table must be checked in full: one altered in place (same row count) and being
+        # repaired by this save would otherwise be kept as it is.
         wrote = not (previous is not None and previous.content_hash == content_hash
-                     and self._verify(con, previous, content=False) is None)
+                     and self._verify(con, previous, content=True) is None)
         if wrote:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(ref.schema)}")
             if ref.partition_key is None:
