@@ -58,6 +58,7 @@ class PipelineStore:
         self.lock_timeout = lock_timeout
         self._initialized = False
         self._session: duckdb.DuckDBPyConnection | None = None
+        self._anchor: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
     def from_config(cls, config) -> "PipelineStore":
@@ -70,10 +71,25 @@ class PipelineStore:
         self.close()
 
     def close(self) -> None:
-        """Nothing stays open between operations; kept so the store reads like a resource."""
+        """Release a held database; otherwise nothing stays open between operations."""
+        self.release()
         self._initialized = False
 
     # -- connections -------------------------------------------------------------------
+
+    def hold(self) -> None:
+        """Keep the database open in this process until release(), so each operation connects in microseconds.
+
+        DuckDB reopens the file (tens of ms with many tables) whenever its last connection closes. Holding
+        it also holds the file lock: use it for the span of a run, not for a long-lived server.
+        """
+        if self._anchor is None:
+            self._anchor = self._open_with_retry()
+
+    def release(self) -> None:
+        if self._anchor is not None:
+            self._anchor.close()
+            self._anchor = None
 
     @contextmanager
     def session(self) -> Iterator["PipelineStore"]:
@@ -167,12 +183,13 @@ class PipelineStore:
                              "which the store uses for partition slices; rename it")
         try:
             with self.transaction() as con:
-                # The view dies with the connection, closed right after: an explicit unregister would
-                # itself fail in an aborted transaction and hide DuckDB's real error.
                 con.register(_INCOMING, data)
                 checkpoint, wrote = self._write(con, ref, description, fingerprint, fingerprint_parts,
                                                 run_id, keep_unchanged, data.column_names)
                 self._insert_provenance(con, ref, checkpoint, provenance or {})
+                # Not in a finally: in an aborted transaction unregister itself fails and would hide
+                # DuckDB's real error, and the rollback drops the view anyway.
+                con.unregister(_INCOMING)
         except (duckdb.Error, pa.ArrowException) as exc:
             raise StoreError(f"{self.db_path}: saving {ref.label} failed, previous version kept: {exc}") from exc
         return checkpoint, wrote
