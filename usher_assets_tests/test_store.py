@@ -268,6 +268,20 @@ def test_failed_save_keeps_previous_version(db_path, case):
     assert store.verify_checkpoint(store.get_checkpoint("genes", partition_key=partition)) is None
 
 
+def test_session_shares_one_connection_and_survives_a_failed_save(store, db_path):
+    with store.session():
+        with store.connect() as first, store.connect() as second:
+            assert first is second
+        store.save_dataframe(GENES, "genes")
+        with pytest.raises(StoreError, match="duplicate key"):
+            store.save_dataframe(UNSTORABLE["duplicate-map-key"][0], "genes")
+        store.save_dataframe(GENES.head(1), "genes", partition_key="1")
+        assert store.load_dataframe("genes", partition_key="1").height == 1
+        assert "_usher_incoming" not in store.execute_query("SHOW TABLES")["name"].to_list()
+    with duckdb.connect(str(db_path), read_only=True) as other:  # the session's connection is closed
+        assert other.execute("SELECT count(*) FROM _checkpoints").fetchone() == (1,)
+
+
 def test_partition_slices_have_their_own_checkpoints(store):
     first, second = GENES.head(2), GENES.tail(1)
     store.save_dataframe(first, "genes", schema="evidence", partition_key="1", fingerprint="f1")
@@ -303,6 +317,16 @@ def test_save_if_changed_leaves_equal_content_untouched(store):
     assert_frame_equal(store.load_dataframe("genes"), GENES)
     _, wrote = store.save_if_changed(GENES.head(2), "genes", fingerprint="f3")
     assert wrote is True
+
+
+def test_save_if_changed_repairs_table_altered_in_place(store, db_path):
+    store.save_dataframe(GENES, "genes", partition_key="1")
+    with duckdb.connect(str(db_path)) as con:  # same row count, other content
+        con.execute("UPDATE genes SET gene_symbol = 'MYO7B' WHERE gene_symbol = 'MYO7A'")
+    checkpoint, wrote = store.save_if_changed(GENES, "genes", partition_key="1")
+    assert wrote is True
+    assert_frame_equal(store.load_dataframe("genes", partition_key="1"), GENES)
+    assert store.verify_checkpoint(checkpoint) is None
 
 
 ALTERATIONS = {
