@@ -1,0 +1,64 @@
+"""Run the real pipeline through the dagster CLI and read back what the Dagster instance recorded."""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from local_services import VENV_BIN
+
+FULL_RANGE = ["--select", "*", "--partition-range", "1...MT"]
+
+
+def pipeline_env(dagster_home: Path, config_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a CLI run against a tmp instance and a tmp pipeline config."""
+    return os.environ | {"DAGSTER_HOME": str(dagster_home), "USHER_CONFIG": str(config_path),
+                         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"} | extra
+
+
+def materialize_cli(env: dict, cwd: Path, target: list[str], timeout: float = 480) -> float:
+    """`dagster asset materialize` over every asset and chromosome; its wall time in seconds."""
+    started = time.monotonic()
+    result = subprocess.run([str(VENV_BIN / "dagster"), "asset", "materialize", *FULL_RANGE, *target],
+                            env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
+        raise AssertionError(f"dagster asset materialize exited {result.returncode} after {seconds:.0f} s:\n{tail}")
+    return seconds
+
+
+def all_asset_keys(defs: dg.Definitions) -> set[str]:
+    return {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+
+
+def downstream_of(defs: dg.Definitions, names: set[str]) -> set[str]:
+    """The named assets and everything that depends on them, from the definitions' asset graph."""
+    selection = dg.AssetSelection.assets(*names).downstream()
+    return {key.to_user_string() for key in selection.resolve(defs.resolve_asset_graph())}
+
+
+def checkpoints_by_asset(instance: dg.DagsterInstance, run_id: str) -> dict[str, set[str]]:
+    """Asset -> the `checkpoint` metadata values of its materializations in the run (one per partition)."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=10_000).records
+    found: dict[str, set[str]] = {}
+    for record in records:
+        materialization = record.event_log_entry.asset_materialization
+        value = materialization.metadata.get("checkpoint")
+        found.setdefault(materialization.asset_key.to_user_string(), set()).add(
+            value.value if value is not None else "(no checkpoint metadata)")
+    return found
+
+
+def recomputed(checkpoints: dict[str, set[str]]) -> set[str]:
+    """Assets whose body ran in the run: any materialization not marked reused."""
+    return {name for name, values in checkpoints.items() if values != {"reused"}}
+
+
+def latest_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
+    runs = instance.get_runs(limit=1)
+    assert runs, f"no run recorded in the instance at {instance.root_directory}"
+    return runs[0]
