@@ -127,10 +127,10 @@ def _run(context: dg.AssetExecutionContext, config: CheckpointConfig, spec: Chec
     with store.session():
         inputs = FingerprintInputs.gather(store, pipeline, spec, SPECS, config.model_dump(exclude={"force"}))
         existing = store.get_checkpoints([spec.ref.slice(k) for k in keys])
-        for key in keys:
-            fingerprint = slice_fingerprint(spec, key, inputs)
-            checkpoint = existing[spec.ref.slice(key)]
-            reason = decide(store, checkpoint, fingerprint, forced)
+        checkpoints = [existing[spec.ref.slice(k)] for k in keys]
+        fingerprints = [slice_fingerprint(spec, key, inputs) for key in keys]
+        decisions = decide(store, checkpoints, fingerprints, forced)
+        for key, checkpoint, fingerprint, reason in zip(keys, checkpoints, fingerprints, decisions):
             if reason is None and missing_files:
                 reason = f"exported files missing: {missing_files}"
             slices.append(SliceOutcome(key, fingerprint.value, fingerprint.parts, checkpoint=checkpoint))

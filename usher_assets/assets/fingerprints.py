@@ -85,15 +85,26 @@ def slice_fingerprint(spec, partition_key: str | None, inputs: FingerprintInputs
     return make_fingerprint(parts)
 
 
-def decide(store: PipelineStore, checkpoint: Checkpoint | None, fingerprint: Fingerprint,
-           forced: bool) -> str | None:
-    """None to reuse the checkpoint; otherwise why the slice must be computed."""
-    if forced:
-        return "forced"
-    if checkpoint is None:
-        return "no checkpoint"
-    if checkpoint.fingerprint != fingerprint.value:
-        changed = changed_parts(checkpoint.fingerprint_parts, fingerprint.parts)
-        return "changed: " + ", ".join(describe_part(p) for p in changed) if changed else "fingerprint changed"
-    problem = store.verify_checkpoint(checkpoint)
-    return f"checkpoint not intact: {problem}" if problem else None
+def decide(store: PipelineStore, checkpoints: list[Checkpoint | None], fingerprints: list[Fingerprint],
+           forced: bool) -> list[str | None]:
+    """For each slice: None to reuse its checkpoint, otherwise why it must be computed."""
+    reasons: list[str | None] = []
+    to_verify = []
+    for index, (checkpoint, fingerprint) in enumerate(zip(checkpoints, fingerprints)):
+        if forced:
+            reasons.append("forced")
+        elif checkpoint is None:
+            reasons.append("no checkpoint")
+        elif checkpoint.fingerprint != fingerprint.value:
+            changed = changed_parts(checkpoint.fingerprint_parts, fingerprint.parts)
+            reasons.append("changed: " + ", ".join(describe_part(p) for p in changed) if changed
+                           else "fingerprint changed")
+        else:
+            reasons.append(None)
+            to_verify.append(index)
+    # Only matching checkpoints are verified, in one scan per table: a tampered table is never trusted.
+    problems = store.verify_checkpoints([checkpoints[i] for i in to_verify])
+    for index, problem in zip(to_verify, problems):
+        if problem:
+            reasons[index] = f"checkpoint not intact: {problem}"
+    return reasons

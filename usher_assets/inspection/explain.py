@@ -9,6 +9,7 @@ from pathlib import Path
 
 from usher_assets.assets.fingerprints import FingerprintInputs, decide, slice_fingerprint
 from usher_assets.config import PipelineConfig
+from usher_assets.progress import silence_duckdb_bar
 from usher_assets.schemas import CHROMOSOMES
 from usher_assets.sources.download import RECORD_SUFFIX, cache_path_for
 from usher_assets.storage.checkpoints import Checkpoint
@@ -118,7 +119,7 @@ def part_change(part: str, provenance: dict, pipeline: PipelineConfig, spec, inp
 
 def slice_reasons(store: PipelineStore, spec, checkpoint: Checkpoint | None, fingerprint: Fingerprint,
                   pipeline: PipelineConfig, inputs: FingerprintInputs, missing: dict[str, str]) -> tuple[str, ...]:
-    verdict = decide(store, checkpoint, fingerprint, forced=False)
+    verdict = decide(store, [checkpoint], [fingerprint], forced=False)[0]
     if verdict is None:
         return ()
     if checkpoint is None:
@@ -163,7 +164,8 @@ def explain_assets(store: PipelineStore | None, pipeline: PipelineConfig, specs:
             status = AssetStatus(name, spec.ref.label, spec.partitioned,
                                  [SliceStatus(k, RECOMPUTE, ("no checkpoint yet",)) for k in keys])
         else:
-            with store.session():
+            with store.session(), store.connect() as con:
+                silence_duckdb_bar(con)  # explain --json must print JSON only
                 status = asset_status(store, pipeline, spec, specs, run_configs[name])
         status.upstream_recomputing = [u for u in spec.upstream if statuses[u].recomputes]
         statuses[name] = status

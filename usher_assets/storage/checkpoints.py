@@ -51,7 +51,20 @@ CREATE TABLE IF NOT EXISTS main._file_hashes (
 )
 """
 
-BOOKKEEPING_DDL = (CHECKPOINTS_DDL, PROVENANCE_DDL, FILE_HASHES_DDL)
+# Asset check outcomes by table content: a reused table's checks need not scan it again.
+CHECK_RESULTS_DDL = """
+CREATE TABLE IF NOT EXISTS main._check_results (
+    schema_name VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    check_name VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL,
+    passed BOOLEAN NOT NULL,
+    finding VARCHAR,
+    metadata VARCHAR                     -- JSON
+)
+"""
+
+BOOKKEEPING_DDL = (CHECKPOINTS_DDL, PROVENANCE_DDL, FILE_HASHES_DDL, CHECK_RESULTS_DDL)
 
 CHECKPOINT_COLUMNS = (
     "schema_name", "table_name", "partition_key", "created_at", "row_count", "description",

@@ -71,6 +71,13 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
     def store(self) -> PipelineStore:
         return _store(self.database, self.lock_timeout)
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # One open database for the run (or, on the multiprocess executor, for the step's process).
+        self.store().hold()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.store().release()
+
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         ref = table_ref(context.asset_key, context.definition_metadata)
         store = self.store()

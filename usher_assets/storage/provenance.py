@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime, timezone
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -11,6 +12,7 @@ SIDECAR_SUFFIX = ".provenance.json"
 TRACKED_LIBRARIES = ("dagster", "duckdb", "polars", "pyarrow")
 
 
+@lru_cache(maxsize=1)
 def library_versions() -> dict[str, str | None]:
     versions = {}
     for name in TRACKED_LIBRARIES:
@@ -44,7 +46,7 @@ class ProvenanceTracker:
         self.code_version = code_version
         self.fingerprint: str | None = None
         self.steps: list[dict] = []
-        self.libraries = library_versions()
+        self.libraries = dict(library_versions())
 
     @classmethod
     def from_config(cls, config, **kwargs) -> "ProvenanceTracker":

@@ -333,9 +333,12 @@ class PipelineStore:
             return self._get_checkpoint(con, TableRef(schema, table_name, partition_key))
 
     def get_checkpoints(self, refs: list[TableRef]) -> dict[TableRef, Checkpoint | None]:
-        """Several checkpoints through one connection (the skip decision reads a handful at once)."""
-        with self.connect() as con:
-            return {ref: self._get_checkpoint(con, ref) for ref in refs}
+        """Several checkpoints in one query per table (the skip decision reads a table's slices at once)."""
+        found: dict[TableRef, Checkpoint] = {}
+        for schema, table in dict.fromkeys((r.schema, r.table) for r in refs):
+            for checkpoint in self.list_checkpoints(schema=schema, table_name=table):
+                found[TableRef(schema, table, checkpoint.partition_key)] = checkpoint
+        return {ref: found.get(ref) for ref in refs}
 
     def has_checkpoint(self, table_name: str, *, schema: str = "main", partition_key: str | None = None) -> bool:
         return self.get_checkpoint(table_name, schema=schema, partition_key=partition_key) is not None
@@ -368,28 +371,52 @@ class PipelineStore:
 
     def verify_checkpoint(self, checkpoint: Checkpoint, *, content: bool = True) -> str | None:
         """None if the stored table or slice still matches its checkpoint, else what is wrong."""
-        with self.connect() as con:
-            return self._verify(con, checkpoint, content)
+        return self.verify_checkpoints([checkpoint], content=content)[0]
 
-    def _verify(self, con, checkpoint: Checkpoint, content: bool) -> str | None:
-        ref = TableRef(checkpoint.schema_name, checkpoint.table_name, checkpoint.partition_key)
+    def verify_checkpoints(self, checkpoints: list[Checkpoint], *, content: bool = True) -> list[str | None]:
+        """verify_checkpoint for many, one scan per table (a partitioned table's slices are grouped)."""
+        by_table: dict[tuple[str, str], list[int]] = {}
+        for index, checkpoint in enumerate(checkpoints):
+            by_table.setdefault((checkpoint.schema_name, checkpoint.table_name), []).append(index)
+        problems: list[str | None] = [None] * len(checkpoints)
+        with self.connect() as con:
+            for (schema, table), indexes in by_table.items():
+                found = self._table_state(con, TableRef(schema, table), content)
+                for index in indexes:
+                    problems[index] = self._compare(checkpoints[index], found)
+        return problems
+
+    def _table_state(self, con, ref: TableRef, content: bool) -> dict | None:
+        """Columns, and per slice ('' for a whole table) row count and content hash, in one scan."""
         present = self._table_columns(con, ref)
         if not present:
+            return None
+        partitioned = (PARTITION_COLUMN, "VARCHAR") in present
+        data_columns = [c for c in present if c != (PARTITION_COLUMN, "VARCHAR")] if partitioned else present
+        cols = f"* EXCLUDE ({PARTITION_COLUMN})" if partitioned else "*"
+        hashed = f"sum(hash(*COLUMNS({cols}))::HUGEINT)" if content else "NULL"
+        key = PARTITION_COLUMN if partitioned else "''"
+        rows = con.execute(f"SELECT {key}, count(*), {hashed} FROM {ref.qualified} GROUP BY ALL").fetchall()
+        return {"columns": data_columns, "partitioned": partitioned, "content": content,
+                "slices": {r[0]: (r[1], r[2]) for r in rows}}
+
+    @staticmethod
+    def _compare(checkpoint: Checkpoint, found: dict | None) -> str | None:
+        ref = TableRef(checkpoint.schema_name, checkpoint.table_name, checkpoint.partition_key)
+        if found is None:
             return f"table {ref.qualified} is missing"
-        data_columns = [c for c in present if c != (PARTITION_COLUMN, "VARCHAR")] if ref.partition_key else present
-        if data_columns != checkpoint.columns:
-            return f"columns changed: expected {checkpoint.columns}, found {data_columns}"
-        where, params = "", []
-        if ref.partition_key is not None:
-            where, params = f" WHERE {PARTITION_COLUMN} = ?", [ref.partition_key]
-        cols = f"* EXCLUDE ({PARTITION_COLUMN})" if ref.partition_key else "*"
-        agg = f"count(*), sum(hash(*COLUMNS({cols}))::HUGEINT)" if content else "count(*), NULL"
-        row_count, hash_sum = con.execute(f"SELECT {agg} FROM {ref.qualified}{where}", params).fetchall()[0]
+        if found["columns"] != checkpoint.columns:
+            return f"columns changed: expected {checkpoint.columns}, found {found['columns']}"
+        row_count, hash_sum = found["slices"].get(checkpoint.partition_key or "", (0, None))
         if row_count != checkpoint.row_count:
             return f"row count is {row_count}, checkpoint recorded {checkpoint.row_count}"
-        if content and _content_hash(data_columns, row_count, hash_sum) != checkpoint.content_hash:
+        if found["content"] and _content_hash(found["columns"], row_count, hash_sum) != checkpoint.content_hash:
             return "content changed since the checkpoint was written"
         return None
+
+    def _verify(self, con, checkpoint: Checkpoint, content: bool) -> str | None:
+        return self._compare(checkpoint, self._table_state(con, TableRef(checkpoint.schema_name,
+                                                                        checkpoint.table_name), content))
 
     # -- queries, exports, file hashes -----------------------------------------------
 
