@@ -1,0 +1,74 @@
+"""RESULTS.md: the table of figures (benchmark, ours, baseline, ratio, goal) and the machine they came from."""
+
+from datetime import datetime, timezone
+
+from bench.common import Result, Sample
+
+HEADER = ("benchmark", "ours (min / median)", "baseline (min / median)", "ratio (min / median)", "goal", "met")
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+    return f"{value:,.0f} {unit}"
+
+
+def _sample(sample: Sample | None, unit: str) -> str:
+    if sample is None:
+        return "-"
+    return f"{_amount(sample.min, unit)} / {_amount(sample.median, unit)} (n={len(sample.values)})"
+
+
+def _goal(result: Result) -> tuple[str, str]:
+    if result.goal is None:
+        return "-", "-"
+    text = f"<= {result.goal:g}x" if result.goal_unit is None else f"< {result.goal:,.0f} {result.goal_unit}"
+    return text, "yes" if result.met else "**no**"
+
+
+def row(result: Result) -> tuple[str, ...]:
+    ratio = "-" if result.baseline is None else f"{result.ratio_min:.2f}x / {result.ratio_median:.2f}x"
+    goal, met = _goal(result)
+    return (result.benchmark, _sample(result.ours, result.unit), _sample(result.baseline, result.unit),
+            ratio, goal, met)
+
+
+def table(results: list[Result]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(row(r)) + " |" for r in results]
+    return "\n".join(lines)
+
+
+def details(results: list[Result]) -> str:
+    """What each row compares, and how it was measured."""
+    lines = []
+    for r in results:
+        against = f" against {r.baseline_label}" if r.baseline_label else ""
+        note = f"; {r.note}" if r.note else ""
+        lines.append(f"- **{r.benchmark}**: {r.ours_label or 'ours'}{against}{note}.")
+    return "\n".join(lines)
+
+
+def render(results: list[Result], machine: dict[str, str], *, command: str, seconds: float,
+           problems: list[str] = ()) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "# Benchmark results",
+        "",
+        f"Written by `{command}` on {stamp} in {seconds:.0f} s. Ratios are ours / baseline, measured in the same "
+        "process or run with ours and the baseline alternating; *min* compares the fastest repeats (least "
+        "disturbed by other load, and what a ratio goal is judged on), *median* the medians.",
+        "",
+        table(results),
+        "",
+        "## What each row measures",
+        "",
+        details(results),
+        "",
+        "## Machine",
+        "",
+        "\n".join(f"- {key}: {value}" for key, value in machine.items()),
+    ]
+    if problems:
+        parts += ["", "## Benchmarks that could not run", "", "\n".join(f"- {p}" for p in problems)]
+    return "\n".join(parts) + "\n"

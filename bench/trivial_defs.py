@@ -1,0 +1,40 @@
+"""Dagster's floor for benchmark 3: trivial assets shaped like the real graph, on the in-process executor.
+
+The graph comes from the JSON file named by BENCH_TRIVIAL_GRAPH ([{name, group, partitioned, deps}], written by
+bench/pipeline_cli.py from the real definitions); without it, a chain of 20 unpartitioned assets.
+"""
+
+import json
+import os
+
+import dagster as dg
+
+CHROMOSOMES = [str(c) for c in range(1, 23)] + ["X", "Y", "MT"]
+PARTITIONS = dg.StaticPartitionsDefinition(CHROMOSOMES)
+
+
+def trivial_asset(node: dict, partitioned_names: set[str]) -> dg.AssetsDefinition:
+    deps = [dg.AssetDep(d, partition_mapping=dg.AllPartitionMapping()) if d in partitioned_names else dg.AssetDep(d)
+            for d in node["deps"]]
+
+    @dg.asset(name=node["name"], group_name=node["group"], deps=deps,
+              partitions_def=PARTITIONS if node["partitioned"] else None,
+              backfill_policy=dg.BackfillPolicy.single_run())
+    def body() -> dg.MaterializeResult:
+        return dg.MaterializeResult()
+
+    return body
+
+
+def load_graph() -> list[dict]:
+    path = os.environ.get("BENCH_TRIVIAL_GRAPH")
+    if path:
+        with open(path) as handle:
+            return json.load(handle)
+    return [{"name": f"step_{i}", "group": "chain", "partitioned": False, "deps": [f"step_{i - 1}"] if i else []}
+            for i in range(20)]
+
+
+graph = load_graph()
+partitioned = {n["name"] for n in graph if n["partitioned"]}
+defs = dg.Definitions(assets=[trivial_asset(n, partitioned) for n in graph], executor=dg.in_process_executor)
