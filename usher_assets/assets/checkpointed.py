@@ -6,6 +6,7 @@ frames only when the body runs) plus optional `config`, `pipeline`, `source_path
 
 import inspect
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -99,15 +100,18 @@ def checkpointed_asset(*, group: str, code_version: str, sources: tuple[str, ...
             yield from _check_results(context, spec)
 
         compute.__annotations__ = {"context": dg.AssetExecutionContext, "config": config_class}
-        return dg.asset(
-            name=spec.name, group_name=group, code_version=code_version, deps=deps,
-            partitions_def=CHROMOSOME_PARTITIONS if partitioned else None,
-            backfill_policy=dg.BackfillPolicy.single_run(), kinds=set(kinds), owners=owners,
-            description=inspect.getdoc(fn), required_resource_keys={"pipeline"},
-            check_specs=[dg.AssetCheckSpec(c.name, asset=spec.name, description=c.description) for c in checks],
-            metadata={"dagster/table_name": f"{group}.{spec.name}", "sources_read": list(sources),
-                      "config_sections_read": list(config_sections)},
-        )(compute)
+        with warnings.catch_warnings():
+            # backfill_policy is marked beta; the CLI's --partition-range depends on it all the same.
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            return dg.asset(
+                name=spec.name, group_name=group, code_version=code_version, deps=deps,
+                partitions_def=CHROMOSOME_PARTITIONS if partitioned else None,
+                backfill_policy=dg.BackfillPolicy.single_run(), kinds=set(kinds), owners=owners,
+                description=inspect.getdoc(fn), required_resource_keys={"pipeline"},
+                check_specs=[dg.AssetCheckSpec(c.name, asset=spec.name, description=c.description) for c in checks],
+                metadata={"dagster/table_name": f"{group}.{spec.name}", "sources_read": list(sources),
+                          "config_sections_read": list(config_sections)},
+            )(compute)
 
     return decorate
 
@@ -153,7 +157,9 @@ def _run(context: dg.AssetExecutionContext, config: CheckpointConfig, spec: Chec
     outcome = AssetOutcome(slices, provenance.to_dict() | {"metadata": plain_metadata(domain_metadata)},
                            description=(inspect.getdoc(fn) or "").split("\n")[0])
     data_version = dg.DataVersion(slices[0].fingerprint) if len(slices) == 1 else None
-    return dg.Output(outcome, metadata=domain_metadata, data_version=data_version)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # data_version on Output is marked beta
+        return dg.Output(outcome, metadata=domain_metadata, data_version=data_version)
 
 
 def _check_results(context, spec: CheckpointedSpec):

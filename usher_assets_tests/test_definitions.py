@@ -1,0 +1,62 @@
+"""The asset graph as users see it: keys, groups, partitions, code versions, policies."""
+
+import dagster as dg
+import pytest
+
+from usher_assets.definitions import defs
+from usher_assets.schemas import CHROMOSOMES
+
+GROUPS = {
+    "sources": {"hgnc", "gene_universe", "exac_pli", "loftool", "gnomad_constraint", "hpa_subcellular",
+                "hpa_normal_tissue", "go_annotations", "go_gene_info", "go_terms", "go_parents",
+                "tissue_expression", "gtex_median_tpm", "ciliaminer", "ciliated_cell_markers",
+                "centrosome_cilium_screen", "mouse_human_orthologs", "hair_cell_expression", "cilia_proteome",
+                "centrosome_cilium_interactome", "ciliary_interactome"},
+    "evidence": {"constraint_evidence", "expression_evidence", "localization_evidence", "annotation_evidence",
+                 "sensory_expression_evidence", "cilia_proximity_evidence"},
+    "scoring": {"gene_scores", "ranking_validation"},
+    "report": {"candidates"},
+}
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return defs.resolve_asset_graph()
+
+
+def test_definitions_assets_and_groups(graph):
+    found: dict[str, set[str]] = {}
+    for key in graph.get_all_asset_keys():
+        found.setdefault(graph.get(key).group_name, set()).add(key.to_user_string())
+    assert found == GROUPS
+
+
+def test_definitions_evidence_is_partitioned_by_chromosome(graph):
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.group_name == "evidence":
+            assert node.partitions_def.get_partition_keys() == CHROMOSOMES
+        else:
+            assert node.partitions_def is None
+
+
+def test_definitions_every_asset_runs_in_one_backfill_run(graph):
+    # `dagster asset materialize --partition-range` needs this on every selected asset.
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_definitions_assets_carry_code_version_description_and_table(graph):
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.code_version, key
+        assert node.description and node.description.startswith("One row per"), key
+        assert node.metadata["dagster/table_name"] == f"{node.group_name}.{key.to_user_string()}"
+        assert {"polars", "duckdb"} <= set(node.kinds)
+
+
+def test_definitions_source_checks_exist(graph):
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert ("gene_universe", "unique_hgnc_id") in checks
+    assert ("hgnc", "not_null_hgnc_id") in checks
+    assert ("exac_pli", "row_count") in checks
