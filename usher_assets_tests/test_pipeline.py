@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from usher_assets.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT
+from usher_assets.schemas import CHROMOSOMES
 from usher_assets.storage import PipelineStore, ProvenanceTracker
 
 pytestmark = pytest.mark.slow
@@ -108,6 +109,35 @@ def test_pipeline_validation_metadata_is_json(built):
     directory, _ = built
     data = json.loads((directory / "outputs" / "validation.json").read_text())
     assert {"known_metrics", "negative_controls", "sensitivity"} <= set(data)
+
+
+def test_pipeline_interrupted_backfill_reuses_partitions_done(built):
+    directory, env = built
+    db = directory / "usher.duckdb"
+    done, lost = CHROMOSOMES[:7], CHROMOSOMES[7:]
+    with PipelineStore(db) as store:
+        # As if the backfill had been killed after chromosomes 1-7 were written.
+        for key in lost:
+            store.delete_checkpoint("constraint_evidence", schema="evidence", partition_key=key)
+    before = run_ids(db)
+    result = materialize(env, "constraint_evidence")
+    assert result.returncode == 0, result.stderr[-4000:]
+    after = run_ids(db)
+    slices = {k: after[f"evidence.constraint_evidence[{k}]"] for k in CHROMOSOMES}
+    assert all(slices[k] == before[f"evidence.constraint_evidence[{k}]"] for k in done)
+    assert len({slices[k] for k in lost}) == 1 and slices[lost[0]] not in set(before.values())
+
+
+def test_pipeline_single_partition_run(built):
+    directory, env = built
+    with PipelineStore(directory / "usher.duckdb") as store:
+        store.delete_checkpoint("localization_evidence", schema="evidence", partition_key="7")
+    result = materialize(env, "localization_evidence", "--partition", "7")
+    assert result.returncode == 0, result.stderr[-4000:]
+    with PipelineStore(directory / "usher.duckdb") as store:
+        seven = store.load_dataframe("localization_evidence", schema="evidence", partition_key="7")
+        universe = store.load_dataframe("gene_universe", schema="sources")
+    assert seven.height == universe.filter(pl.col("chromosome") == "7").height > 900
 
 
 # Last in the module: it leaves the shared build on changed weights.

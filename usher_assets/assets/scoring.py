@@ -89,7 +89,7 @@ def build_scoring_assets():
         }
         return known, metadata
 
-    @checkpointed_asset(group="report", code_version="1", config_sections=("scoring", "storage"),
+    @checkpointed_asset(group="report", code_version="2", config_sections=("scoring", "storage"),
                         kinds=("polars", "duckdb", "html"), outputs=exported_files)
     def candidates(gene_scores, gene_universe, ciliaminer, pipeline):
         """One row per gene, best first: rank, IDs, composite score, tier, evidence count and layer scores."""
