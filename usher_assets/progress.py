@@ -111,17 +111,26 @@ def _is_terminal(stream: TextIO) -> bool:
         return False
 
 
+def silence_duckdb_bar(connection) -> None:
+    """Stop DuckDB drawing its own bar on stdout (it does so for queries over 2 s, even into a pipe)."""
+    connection.execute("SET enable_progress_bar_print = false")
+
+
 @contextmanager
 def watch_query_progress(connection, on_percent: Callable[[float], None], *, enabled: bool = True,
                          interval: float = 0.1) -> Iterator[None]:
     """Report DuckDB's progress (0-100) of the query running on `connection` while the block runs.
 
     A helper thread polls `connection.query_progress()`, which DuckDB allows during a query on
-    another thread; it reports -1 between queries, which is skipped.
+    another thread; it reports -1 between queries, which is skipped. DuckDB's own bar stays off
+    either way, and its progress tracking (off by default outside a terminal) is on only meanwhile.
     """
+    silence_duckdb_bar(connection)
     if not enabled:
         yield
         return
+    tracking = connection.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    connection.execute("SET enable_progress_bar = true")
     stop = threading.Event()
 
     def poll() -> None:
@@ -137,6 +146,7 @@ def watch_query_progress(connection, on_percent: Callable[[float], None], *, ena
     finally:
         stop.set()
         thread.join()
+        connection.execute(f"SET enable_progress_bar = {'true' if tracking else 'false'}")
 
 
 class LoggedProgress:

@@ -282,3 +282,62 @@ def test_explain_reports_a_tampered_checkpoint(materialized, tmp_path):
     result = run_cli("checkpoints", "explain", "gene_universe", "--json", config=config)
     [entry] = json.loads(result.stdout)
     assert entry["slices"][0]["reasons"] == ["checkpoint not intact: content changed since the checkpoint was written"]
+
+
+# -- explain's wording, in-process on a spec of our own ----------------------------------------------
+
+def _saved_spec_store(tmp_path, spec, config_path):
+    """Store one checkpoint of `spec` exactly as the decorator would fingerprint it."""
+    from usher_assets.assets.fingerprints import FingerprintInputs, slice_fingerprint
+    from usher_assets.config import PipelineConfig
+
+    pipeline = PipelineConfig.load(config_path)
+    store = PipelineStore.from_config(pipeline)
+    inputs = FingerprintInputs.gather(store, pipeline, spec, {spec.name: spec}, {})
+    fingerprint = slice_fingerprint(spec, None, inputs)
+    store.save_dataframe(GENES, spec.name, "One row per gene.", schema=spec.group, fingerprint=fingerprint.value,
+                         fingerprint_parts=fingerprint.parts, provenance={"code_version": spec.code_version})
+    return store
+
+
+@pytest.mark.parametrize("code_version, weights, expected", [
+    ("1", None, []),
+    ("2", None, ["code version '1' -> '2'"]),
+    ("1", {"constraint": 0.5, "annotation": 0.5}, ["its config section 'scoring'"]),
+])
+def test_explain_names_code_version_and_config_section(tmp_path, code_version, weights, expected):
+    from dataclasses import replace
+
+    from usher_assets.assets.checkpointed import CheckpointedSpec
+    from usher_assets.config import PipelineConfig
+    from usher_assets.inspection.explain import explain_assets
+
+    spec = CheckpointedSpec("weighted_genes", "scoring", "1", (), (), ("scoring",), False)
+    store = _saved_spec_store(tmp_path, spec, write_config(tmp_path))
+    raw = yaml.safe_load((tmp_path / "usher.yaml").read_text())
+    if weights:
+        raw["scoring"]["weights"] = weights
+    (tmp_path / "now.yaml").write_text(yaml.safe_dump(raw))
+    changed = replace(spec, code_version=code_version)
+    [status] = explain_assets(store, PipelineConfig.load(tmp_path / "now.yaml"), {spec.name: changed},
+                              {spec.name: {}})
+    assert list(status.slices[0].reasons) == expected
+    assert status.recomputes == bool(expected)
+
+
+def test_explain_text_groups_partition_slices_by_verdict():
+    from usher_assets.inspection.explain import AssetStatus, SliceStatus
+    from usher_assets.inspection.render import explain_text
+
+    agreeing = AssetStatus("layer", "evidence.layer", True, [SliceStatus(k, "reuse") for k in ("1", "2", "X")])
+    mixed = AssetStatus("other", "evidence.other", True, [
+        SliceStatus("1", "recompute", ("no checkpoint yet",)), SliceStatus("2", "reuse"),
+        SliceStatus("X", "recompute", ("no checkpoint yet",))])
+    assert explain_text([agreeing, mixed]).splitlines() == [
+        "evidence.layer [3 slices]: reuse",
+        "evidence.other [3 slices]: recompute",
+        "    slices 1, X: recompute",
+        "        no checkpoint yet",
+        "    slice 2: reuse",
+        "1 of 2 asset(s) would recompute",
+    ]

@@ -118,8 +118,9 @@ def part_change(part: str, provenance: dict, pipeline: PipelineConfig, spec, inp
 
 
 def slice_reasons(store: PipelineStore, spec, checkpoint: Checkpoint | None, fingerprint: Fingerprint,
-                  pipeline: PipelineConfig, inputs: FingerprintInputs, missing: dict[str, str]) -> tuple[str, ...]:
-    verdict = decide(store, [checkpoint], [fingerprint], forced=False)[0]
+                  verdict: str | None, pipeline: PipelineConfig, inputs: FingerprintInputs,
+                  missing: dict[str, str]) -> tuple[str, ...]:
+    """The decorator's verdict for one slice, with each changed fingerprint part spelled out."""
     if verdict is None:
         return ()
     if checkpoint is None:
@@ -135,11 +136,13 @@ def asset_status(store: PipelineStore, pipeline: PipelineConfig, spec, specs: di
     inputs, missing = gather_inputs(store, pipeline, spec, specs, run_config)
     keys = list(CHROMOSOMES) if spec.partitioned else [None]
     existing = store.get_checkpoints([spec.ref.slice(k) for k in keys])
+    checkpoints = [existing[spec.ref.slice(k)] for k in keys]
+    fingerprints = [slice_fingerprint(spec, k, inputs) for k in keys]
+    verdicts = decide(store, checkpoints, fingerprints, forced=False)  # one scan of the table for all slices
     absent_files = [str(p) for p in (spec.outputs(pipeline) if spec.outputs else []) if not p.exists()]
     slices = []
-    for key in keys:
-        reasons = slice_reasons(store, spec, existing[spec.ref.slice(key)], slice_fingerprint(spec, key, inputs),
-                                pipeline, inputs, missing)
+    for key, checkpoint, fingerprint, verdict in zip(keys, checkpoints, fingerprints, verdicts):
+        reasons = slice_reasons(store, spec, checkpoint, fingerprint, verdict, pipeline, inputs, missing)
         if not reasons and absent_files:
             reasons = (f"exported files missing: {', '.join(absent_files)}",)
         slices.append(SliceStatus(key, RECOMPUTE if reasons else REUSE, reasons))

@@ -67,7 +67,8 @@ def explain_text(statuses: list) -> str:
         for (piece_status, reasons), keys in groups.items():
             indent = "    "
             if status.partitioned and len(groups) > 1:
-                lines.append(f"    slices {', '.join(keys)}: {piece_status}")
+                noun = "slices" if len(keys) > 1 else "slice"
+                lines.append(f"    {noun} {', '.join(keys)}: {piece_status}")
                 indent = "        "
             lines += [indent + reason for reason in reasons]
     recomputing = sum(s.recomputes for s in statuses)

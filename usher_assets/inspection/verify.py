@@ -27,25 +27,27 @@ def verify_checkpoints(store: PipelineStore, checkpoints: list[Checkpoint], *,
                        bar: ProgressBar | None = None) -> list[VerifyProblem]:
     """Every problem found, in checkpoint order; an empty list means all are intact.
 
-    `bar` counts rows: each checkpoint adds its row count when done, and DuckDB's progress of the
-    running hash query fills in between, so one large table does not freeze the bar.
+    Each table is scanned once for all its slices. `bar` counts rows: a table adds its rows when
+    done, and DuckDB's progress of the running scan fills in between.
     """
-    problems = []
-    done = 0
-    current = {"rows": 0}
+    by_table: dict[tuple[str, str], list[Checkpoint]] = {}
+    for checkpoint in checkpoints:
+        by_table.setdefault((checkpoint.schema_name, checkpoint.table_name), []).append(checkpoint)
+    found: dict[int, str] = {}
+    done, scanning = 0, {"rows": 0}
 
     def on_percent(percent: float) -> None:
-        bar.update(done + percent / 100 * current["rows"])
+        bar.update(done + percent / 100 * scanning["rows"])
 
     with store.session(), store.connect() as con:
         with watch_query_progress(con, on_percent, enabled=bar is not None and bar.enabled):
-            for checkpoint in checkpoints:
-                current["rows"] = checkpoint.row_count
-                problem = store.verify_checkpoint(checkpoint)
-                if problem is not None:
-                    problems.append(VerifyProblem(checkpoint_label(checkpoint), checkpoint.schema_name,
-                                                  checkpoint.table_name, checkpoint.partition_key, problem))
-                done += checkpoint.row_count
+            for group in by_table.values():
+                scanning["rows"] = sum(c.row_count for c in group)
+                for checkpoint, problem in zip(group, store.verify_checkpoints(group)):
+                    if problem is not None:
+                        found[id(checkpoint)] = problem
+                done += scanning["rows"]
                 if bar is not None:
                     bar.update(done)
-    return problems
+    return [VerifyProblem(checkpoint_label(c), c.schema_name, c.table_name, c.partition_key, found[id(c)])
+            for c in checkpoints if id(c) in found]
