@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_PROBLEMS
     except (ConfigError, InspectionError, StoreError, duckdb.Error, OSError) as exc:
-        print(f"usher-assets: {exc}", file=sys.stderr)
+        # One line, even when YAML or DuckDB put line breaks in their message.
+        print("usher-assets: " + " ".join(part.strip() for part in str(exc).splitlines() if part.strip()),
+              file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -99,7 +101,8 @@ def _show(config, args) -> int:
 
 def _explain(config, args) -> int:
     from usher_assets.inspection.catalog import InspectionError, open_store
-    from usher_assets.inspection.explain import explain_assets, registered_assets
+    from usher_assets.inspection.explain import explain_assets
+    from usher_assets.inspection.registry import registered_assets
     from usher_assets.inspection.render import explain_text
 
     specs, run_configs = registered_assets()

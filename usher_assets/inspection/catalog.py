@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import duckdb
+
 from usher_assets.config import PipelineConfig
 from usher_assets.progress import ProgressBar, watch_query_progress
 from usher_assets.schemas import CHROMOSOMES
@@ -144,10 +146,13 @@ def export_table(store: PipelineStore, ref: TableRef, path: Path, config: Pipeli
                               "materialize it again before exporting")
     provenance = ProvenanceTracker.from_config(config, asset_key=ref.table)
     provenance.step("export", tool="usher-assets checkpoints export", table=ref.label, path=str(path))
-    with store.session(), store.connect() as con:
-        follow = bar is not None and bar.enabled
-        with watch_query_progress(con, lambda pct: bar.update(pct / 100 * (bar.total or 0)), enabled=follow):
-            written = store.export_parquet(ref.table, path, schema=ref.schema, provenance=provenance)
+    try:
+        with store.session(), store.connect() as con:
+            follow = bar is not None and bar.enabled
+            with watch_query_progress(con, lambda pct: bar.update(pct / 100 * (bar.total or 0)), enabled=follow):
+                written = store.export_parquet(ref.table, path, schema=ref.schema, provenance=provenance)
+    except (OSError, duckdb.IOException) as exc:
+        raise InspectionError(f"cannot write {path}: {exc}; choose a writable path") from exc
     if bar is not None:
         bar.update(bar.total or 0)
     return written
