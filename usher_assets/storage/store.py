@@ -111,9 +111,11 @@ class PipelineStore:
             yield self._session
             return
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        # A file deleted since (a reset store) needs its bookkeeping tables again, even on a cached store.
+        fresh = not self.db_path.exists()
         con = self._open_with_retry()
         try:
-            if not self._initialized:
+            if fresh or not self._initialized:
                 for ddl in BOOKKEEPING_DDL:
                     con.execute(ddl)
                 self._initialized = True
