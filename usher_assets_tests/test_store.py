@@ -144,6 +144,15 @@ def test_store_context_manager_closes_every_connection(db_path):
         assert other.execute("SELECT count(*) FROM genes").fetchone() == (3,)
 
 
+def test_store_recreates_bookkeeping_after_file_deleted(store, db_path):
+    # The I/O manager keeps one store object per file and process; a reset database must still work.
+    store.save_dataframe(GENES, "genes")
+    db_path.unlink()
+    assert store.list_checkpoints() == []
+    store.save_dataframe(GENES, "genes")
+    assert store.has_checkpoint("genes")
+
+
 def test_transaction_rolls_back_on_error(store):
     store.save_dataframe(GENES, "genes")
     with pytest.raises(ZeroDivisionError):
