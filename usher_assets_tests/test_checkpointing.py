@@ -1,0 +1,322 @@
+"""checkpointed_asset through real dg.materialize: what is reused, what is recomputed, and what is never loaded."""
+
+import shutil
+from collections import Counter
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from usher_assets.assets.checkpointed import FORCE_TAG, CheckpointConfig, checkpointed_asset
+from usher_assets.resources import PipelineResource
+from usher_assets.schemas import CHROMOSOMES
+from usher_assets.storage import PipelineStore
+from usher_assets.storage.io_manager import DuckDBIOManager
+
+CALLS: Counter = Counter()  # asset name -> body calls
+LOADS: Counter = Counter()  # table name -> load_table calls
+
+UNIVERSE = pl.DataFrame({
+    "hgnc_id": ["HGNC:7606", "HGNC:12601", "HGNC:10518", "HGNC:2200"],
+    "gene_symbol": ["MYO7A", "USH2A", "CLRN1", "CDH23"],
+    "chromosome": ["11", "1", "3", "10"],
+})
+
+
+class CountingIOManager(DuckDBIOManager):
+    """The real I/O manager, counting the tables it loads (class-level: Dagster copies resources)."""
+
+    def load_table(self, ref, partition_key=None, as_type=pl.DataFrame):
+        LOADS[ref.table] += 1
+        return super().load_table(ref, partition_key, as_type)
+
+
+class WeightedConfig(CheckpointConfig):
+    scale: float = 1.0
+    fail: bool = False
+
+
+class BumpConfig(CheckpointConfig):
+    bump_chromosome: str | None = None
+
+
+@checkpointed_asset(group="sources", code_version="1")
+def ck_universe():
+    """One row per test gene."""
+    CALLS["ck_universe"] += 1
+    return UNIVERSE
+
+
+@checkpointed_asset(group="sources", code_version="1")
+def ck_unrelated():
+    """One row: an asset no other test asset depends on."""
+    CALLS["ck_unrelated"] += 1
+    return pl.DataFrame({"answer": [42]})
+
+
+@checkpointed_asset(group="evidence", code_version="1", config_sections=("scoring",), config_class=WeightedConfig)
+def ck_weighted(ck_universe, config, pipeline):
+    """One row per gene: the constraint weight, scaled by run config."""
+    CALLS["ck_weighted"] += 1
+    if config.fail:
+        raise RuntimeError("ck_weighted failed on purpose")
+    weight = pipeline.scoring.weights["constraint"] * config.scale
+    return ck_universe.select("hgnc_id", pl.lit(weight).alias("weight")), {"weight": weight}
+
+
+@checkpointed_asset(group="scoring", code_version="1")
+def ck_ranked(ck_universe, ck_weighted):
+    """One row per gene, best first."""
+    CALLS["ck_ranked"] += 1
+    return ck_universe.join(ck_weighted, on="hgnc_id").sort("gene_symbol")
+
+
+@checkpointed_asset(group="evidence", code_version="1", partitioned=True, config_class=BumpConfig)
+def ck_by_chromosome(ck_universe, config):
+    """One row per gene, stored per chromosome."""
+    CALLS["ck_by_chromosome"] += 1
+    bumped = pl.col("chromosome") == (config.bump_chromosome or "")
+    return ck_universe.with_columns(value=pl.when(bumped).then(2.0).otherwise(1.0))
+
+
+@checkpointed_asset(group="scoring", code_version="1")
+def ck_chromosome_total(ck_by_chromosome):
+    """One row: the sum over every chromosome slice."""
+    CALLS["ck_chromosome_total"] += 1
+    return ck_by_chromosome.select(pl.len().alias("genes"), pl.col("value").sum())
+
+
+GRAPH = [ck_universe, ck_unrelated, ck_weighted, ck_ranked]
+PARTITIONED = [ck_universe, ck_by_chromosome, ck_chromosome_total]
+ALL_CHROMOSOMES = {"dagster/asset_partition_range_start": CHROMOSOMES[0],
+                   "dagster/asset_partition_range_end": CHROMOSOMES[-1]}
+
+
+@pytest.fixture(autouse=True)
+def _reset_counters():
+    CALLS.clear()
+    LOADS.clear()
+
+
+def _resources(config_path, database) -> dict:
+    return {"io_manager": CountingIOManager(database=str(database), lock_timeout=30),
+            "pipeline": PipelineResource(config_path=str(config_path))}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A database where GRAPH was materialized once, with the checkpoints' state; tests copy it."""
+    from conftest import write_config
+
+    directory = tmp_path_factory.mktemp("built")
+    config_path = write_config(directory)
+    result = dg.materialize(GRAPH, resources=_resources(config_path, directory / "usher.duckdb"))
+    store = PipelineStore(directory / "usher.duckdb")
+    return directory / "usher.duckdb", {c.table_name: c for c in store.list_checkpoints()}, result
+
+
+@pytest.fixture
+def run(built, db_path, pipeline_config_path):
+    """dg.materialize on a copy of the built database: run(assets=GRAPH, config_path=None, **kwargs)."""
+    shutil.copy(built[0], db_path)
+    CALLS.clear()
+
+    def materialize(assets=GRAPH, config_path=None, **kwargs):
+        resources = _resources(config_path or pipeline_config_path, db_path)
+        return dg.materialize(assets, resources=resources, **kwargs)
+
+    return materialize
+
+
+def _events(result) -> dict[str, dg.AssetMaterialization]:
+    return {e.materialization.asset_key.to_user_string(): e.materialization
+            for e in result.get_asset_materialization_events()}
+
+
+def _statuses(result) -> dict[str, str]:
+    return {name: m.metadata["checkpoint"].value for name, m in _events(result).items()}
+
+
+def test_first_materialization_writes_every_asset(built):
+    _, checkpoints, result = built
+    assert _statuses(result) == dict.fromkeys(["ck_universe", "ck_unrelated", "ck_weighted", "ck_ranked"], "written")
+    assert set(checkpoints) == {"ck_universe", "ck_unrelated", "ck_weighted", "ck_ranked"}
+    assert checkpoints["ck_universe"].schema_name == "sources"
+    assert checkpoints["ck_ranked"].row_count == 4
+    assert checkpoints["ck_weighted"].fingerprint_parts.keys() >= {"config:scoring", "run_config", "upstream:ck_universe"}
+
+
+def test_second_materialization_reuses_every_checkpoint(run, built, store):
+    result = run()
+    assert CALLS == Counter()
+    assert LOADS == Counter()  # a reused asset does not load its inputs
+    assert _statuses(result) == dict.fromkeys(["ck_universe", "ck_unrelated", "ck_weighted", "ck_ranked"], "reused")
+    for name, materialization in _events(result).items():
+        fingerprint = materialization.metadata["fingerprint"].value
+        assert fingerprint == built[1][name].fingerprint
+        assert materialization.tags["dagster/data_version"] == fingerprint
+    # Domain metadata of the last computation is carried over to the reused materialization.
+    assert _events(result)["ck_weighted"].metadata["weight"].value == pytest.approx(0.10)
+    assert {c.table_name: c for c in store.list_checkpoints()} == built[1]
+    assert_frame_equal(store.load_dataframe("ck_universe", schema="sources"), UNIVERSE)
+
+
+def test_forced_downstream_loads_the_stored_tables(run, store):
+    result = run(tags={FORCE_TAG: "ck_ranked"})
+    assert CALLS == Counter({"ck_ranked": 1})
+    assert LOADS == Counter({"ck_universe": 1, "ck_weighted": 1})
+    assert _statuses(result)["ck_ranked"] == "unchanged"
+    ranked = store.load_dataframe("ck_ranked", schema="scoring")
+    assert ranked["gene_symbol"].to_list() == ["CDH23", "CLRN1", "MYO7A", "USH2A"]
+    assert ranked["weight"].to_list() == pytest.approx([0.10] * 4)
+
+
+def test_run_config_change_recomputes_asset_and_downstream(run, store, built):
+    result = run(run_config={"ops": {"ck_weighted": {"config": {"scale": 2.0}}}})
+    assert CALLS == Counter({"ck_weighted": 1, "ck_ranked": 1})
+    assert _statuses(result) == {"ck_universe": "reused", "ck_unrelated": "reused",
+                                 "ck_weighted": "written", "ck_ranked": "written"}
+    assert store.load_dataframe("ck_ranked", schema="scoring")["weight"].to_list() == pytest.approx([0.2] * 4)
+    assert store.get_checkpoint("ck_universe", schema="sources") == built[1]["ck_universe"]
+    # The same run config again: everything is reused.
+    CALLS.clear()
+    again = run(run_config={"ops": {"ck_weighted": {"config": {"scale": 2.0}}}})
+    assert CALLS == Counter() and set(_statuses(again).values()) == {"reused"}
+
+
+def test_config_section_change_recomputes_only_declaring_assets(run, config_writer, store):
+    from usher_assets.config import DEFAULT_CONFIG_PATH
+    import yaml
+
+    scoring = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())["scoring"]
+    scoring["weights"] |= {"constraint": 0.20, "annotation": 0.10}
+    result = run(config_path=config_writer("reweighted.yaml", scoring=scoring))
+    assert CALLS == Counter({"ck_weighted": 1, "ck_ranked": 1})
+    assert _statuses(result)["ck_weighted"] == "written"
+    assert store.load_dataframe("ck_weighted", schema="evidence")["weight"].to_list() == pytest.approx([0.2] * 4)
+
+
+def test_config_section_change_with_equal_output_stops_at_the_asset(run, config_writer, built, store):
+    from usher_assets.config import DEFAULT_CONFIG_PATH
+    import yaml
+
+    scoring = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())["scoring"]
+    scoring["tiers"]["high"] = 0.8  # ck_weighted declares scoring but does not use tiers
+    result = run(config_path=config_writer("tiers.yaml", scoring=scoring))
+    assert CALLS == Counter({"ck_weighted": 1})
+    assert _statuses(result) == {"ck_universe": "reused", "ck_unrelated": "reused",
+                                 "ck_weighted": "unchanged", "ck_ranked": "reused"}
+    after = store.get_checkpoint("ck_weighted", schema="evidence")
+    assert after.created_at == built[1]["ck_weighted"].created_at
+    assert after.fingerprint != built[1]["ck_weighted"].fingerprint
+
+
+@pytest.mark.parametrize("how", ["run-config", "tag-name", "tag-all"])
+def test_force_recomputes(run, how):
+    if how == "run-config":
+        result = run(run_config={"ops": {"ck_universe": {"config": {"force": True}}}})
+        forced = {"ck_universe"}
+    else:
+        result = run(tags={FORCE_TAG: "ck_universe,ck_unrelated" if how == "tag-name" else "all"})
+        forced = {"ck_universe", "ck_unrelated"} if how == "tag-name" else set(_statuses(result))
+    assert set(CALLS) == forced and set(CALLS.values()) == {1}
+    # Recomputed to the same content: the tables are left as they are, and nothing downstream reruns.
+    assert {n for n, s in _statuses(result).items() if s == "unchanged"} == forced
+
+
+DAMAGE = {
+    "missing": "DROP TABLE sources.ck_universe",
+    "altered": "UPDATE sources.ck_universe SET gene_symbol = 'MYO7B' WHERE hgnc_id = 'HGNC:7606'",
+    "short-of-rows": "DELETE FROM sources.ck_universe WHERE hgnc_id = 'HGNC:12601'",
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_checkpoint_is_recomputed(run, db_path, store, damage):
+    with duckdb.connect(str(db_path)) as con:
+        con.execute(DAMAGE[damage])
+    result = run()
+    assert CALLS == Counter({"ck_universe": 1})
+    assert _statuses(result)["ck_universe"] == "written"
+    assert_frame_equal(store.load_dataframe("ck_universe", schema="sources"), UNIVERSE)
+    assert store.verify_checkpoint(store.get_checkpoint("ck_universe", schema="sources")) is None
+    # Restored to the content downstream was computed from: downstream is reused.
+    assert _statuses(result)["ck_ranked"] == "reused"
+
+
+def test_failing_asset_keeps_previous_table_and_checkpoint(run, store, built):
+    def state():
+        provenance = store.execute_query("SELECT run_id, fingerprint FROM _provenance WHERE table_name = 'ck_weighted'")
+        return (store.load_dataframe("ck_weighted", schema="evidence").rows(),
+                store.get_checkpoint("ck_weighted", schema="evidence"), provenance.rows())
+
+    before = state()
+    result = run(run_config={"ops": {"ck_weighted": {"config": {"fail": True, "scale": 3.0}}}}, raise_on_error=False)
+    assert not result.success
+    assert "ck_weighted failed on purpose" in str(result.get_step_failure_events()[0].step_failure_data.error)
+    assert state() == before
+    assert before[1] == built[1]["ck_weighted"]
+    assert "ck_ranked" not in CALLS
+
+
+def test_partitioned_asset_writes_and_rewrites_single_slices(run, store):
+    first = run(PARTITIONED, tags=ALL_CHROMOSOMES)
+    assert CALLS == Counter({"ck_by_chromosome": 1, "ck_chromosome_total": 1})
+    checkpoints = {c.partition_key: c for c in store.list_checkpoints(schema="evidence", table_name="ck_by_chromosome")}
+    assert set(checkpoints) == set(CHROMOSOMES)
+    assert {k: c.row_count for k, c in checkpoints.items() if c.row_count} == {"1": 1, "3": 1, "10": 1, "11": 1}
+    assert_frame_equal(store.load_dataframe("ck_by_chromosome", schema="evidence", partition_key="11"),
+                       UNIVERSE.filter(hgnc_id="HGNC:7606").with_columns(value=pl.lit(1.0)))
+    by_partition = _events(first)["ck_by_chromosome"].metadata["checkpoint_by_partition"].value
+    assert by_partition == dict.fromkeys(CHROMOSOMES, "written")
+    assert store.load_dataframe("ck_chromosome_total", schema="scoring").row(0) == (4, 4.0)
+
+    CALLS.clear()
+    second = run(PARTITIONED, tags=ALL_CHROMOSOMES, run_config={"ops": {"ck_by_chromosome": {"config": {
+        "bump_chromosome": "1"}}}})
+    by_partition = _events(second)["ck_by_chromosome"].metadata["checkpoint_by_partition"].value
+    assert by_partition == {k: "written" if k == "1" else "unchanged" for k in CHROMOSOMES}
+    after = {c.partition_key: c for c in store.list_checkpoints(schema="evidence", table_name="ck_by_chromosome")}
+    assert after["1"].created_at > checkpoints["1"].created_at
+    assert all(after[k].created_at == checkpoints[k].created_at for k in CHROMOSOMES if k != "1")
+    assert all(after[k].fingerprint != checkpoints[k].fingerprint for k in CHROMOSOMES)
+    stored = store.load_dataframe("ck_by_chromosome", schema="evidence").sort("hgnc_id")
+    assert dict(zip(stored["chromosome"], stored["value"])) == {"1": 2.0, "3": 1.0, "10": 1.0, "11": 1.0}
+    assert store.load_dataframe("ck_chromosome_total", schema="scoring").row(0) == (4, 5.0)
+    assert CALLS == Counter({"ck_by_chromosome": 1, "ck_chromosome_total": 1})
+
+    CALLS.clear()
+    LOADS.clear()
+    third = run(PARTITIONED, tags=ALL_CHROMOSOMES, run_config={"ops": {"ck_by_chromosome": {"config": {
+        "bump_chromosome": "1"}}}})
+    assert CALLS == Counter() and LOADS == Counter()
+    assert set(_events(third)["ck_by_chromosome"].metadata["checkpoint_by_partition"].value.values()) == {"reused"}
+
+
+def test_multiprocess_run_finishes_without_lock_errors(pipeline_config_path, db_path, store, monkeypatch, tmp_path):
+    # Steps run in their own processes, two at a time, all on one DuckDB file.
+    from dagster._core.definitions.reconstruct import build_reconstructable_job
+    from pathlib import Path
+
+    monkeypatch.setenv("USHER_CONFIG", str(pipeline_config_path))
+    (tmp_path / "barrier").mkdir()
+    monkeypatch.setenv("USHER_TEST_BARRIER", str(tmp_path / "barrier"))
+    job = build_reconstructable_job("multiprocess_defs", "multiprocess_job",
+                                    reconstructor_working_directory=str(Path(__file__).parent / "helpers"))
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        result = dg.execute_job(job, instance=instance)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        entries = instance.all_logs(result.run_id)
+    assert "locked" not in " ".join(e.message or "" for e in entries).lower()
+    windows = {}
+    for entry in entries:
+        if entry.dagster_event and entry.dagster_event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
+            windows.setdefault(entry.step_key, []).append(entry.timestamp)
+    (a_start, a_end), (b_start, b_end) = windows["mp_layer_a"], windows["mp_layer_b"]
+    assert a_start < b_end and b_start < a_end, "the two layers did not run at the same time"
+    checkpoints = {c.table_name: c for c in store.list_checkpoints()}
+    assert set(checkpoints) == {"mp_layer_a", "mp_layer_b", "mp_scores"}
+    assert checkpoints["mp_scores"].row_count == 400_000
+    assert all(store.verify_checkpoint(c) is None for c in checkpoints.values())
