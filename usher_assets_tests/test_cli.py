@@ -211,7 +211,8 @@ def materialized(tmp_path_factory) -> Path:
     config = PipelineConfig.load(write_config(directory))
     hgnc_copy = directory / "hgnc_complete_set.txt.gz"
     shutil.copy(config.sources["hgnc"].resolved_path(config.root), hgnc_copy)
-    path = _edit_sources(directory / "usher.yaml", hgnc={"path": str(hgnc_copy)})
+    # Without a configured sha256, an edited copy is a content change, not a checksum failure.
+    path = _edit_sources(directory / "usher.yaml", hgnc={"path": str(hgnc_copy), "sha256": None})
     assets = [a for a in source_assets if a.key.path[-1] in ("hgnc", "gene_universe", "go_terms")]
     result = dg.materialize(assets, resources={
         "io_manager": DuckDBIOManager(database=str(config.database_path)),
@@ -341,3 +342,43 @@ def test_explain_text_groups_slices_and_names_pending_upstream():
         "    slice 2: reuse",
         "2 of 4 asset(s) would recompute",
     ]
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"path": "absent.txt.gz"}, "file missing: {root}/absent.txt.gz"),
+    ({"sha256": "0" * 64}, "sha256 aea1f28b19ca differs from the configured 000000000000: the file was replaced; "
+                           "if on purpose, update sources.hgnc.sha256 and its release"),
+    ({"path": None, "url": "https://example.invalid/hgnc.txt.gz"},
+     "not downloaded yet (https://example.invalid/hgnc.txt.gz)"),
+])
+def test_unavailable_sources_names_what_a_run_would_trip_on(tmp_path, change, expected):
+    from usher_assets.config import PipelineConfig
+    from usher_assets.inspection.explain import unavailable_sources
+
+    pipeline = PipelineConfig.load(_edit_sources(write_config(tmp_path), hgnc=change))
+    store = PipelineStore.from_config(pipeline)
+    assert unavailable_sources(store, pipeline, ("hgnc",)) == {"hgnc": expected.format(root=pipeline.root)}
+
+
+@pytest.mark.parametrize("recorded, expected", [
+    ("matching", {}),
+    ("other", {"hgnc": "cached copy {cached} does not verify; the next run downloads it again"}),
+])
+def test_unavailable_sources_trusts_a_verified_download(tmp_path, recorded, expected):
+    import hashlib
+
+    from usher_assets.config import PipelineConfig
+    from usher_assets.inspection.explain import unavailable_sources
+    from usher_assets.sources.download import cache_path_for
+
+    url = "https://example.invalid/hgnc.txt"
+    pipeline = PipelineConfig.load(_edit_sources(write_config(tmp_path), hgnc={"path": None, "url": url,
+                                                                               "sha256": None}))
+    cached = cache_path_for(url, tmp_path / "downloads" / "hgnc")
+    cached.parent.mkdir(parents=True)
+    cached.write_text("hgnc_id\tsymbol\nHGNC:12601\tUSH2A\n")
+    digest = hashlib.sha256(cached.read_bytes()).hexdigest() if recorded == "matching" else "1" * 64
+    cached.with_name(cached.name + ".sha256").write_text(f"{digest}  {cached.name}\n")
+    store = PipelineStore.from_config(pipeline)
+    found = unavailable_sources(store, pipeline, ("hgnc",))
+    assert found == {k: v.format(cached=cached) for k, v in expected.items()}

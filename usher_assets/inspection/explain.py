@@ -59,8 +59,13 @@ def unavailable_sources(store: PipelineStore, pipeline: PipelineConfig, keys: tu
                 missing[key] = f"not downloaded yet ({source.url})"
             elif _cached_sha256(source.sha256, cached) != store.file_sha256(cached):
                 missing[key] = f"cached copy {cached} does not verify; the next run downloads it again"
-        elif not source.resolved_path(pipeline.root).is_file():
-            missing[key] = f"file missing: {source.resolved_path(pipeline.root)}"
+            continue
+        path = source.resolved_path(pipeline.root)
+        if not path.is_file():
+            missing[key] = f"file missing: {path}"
+        elif source.sha256 and (digest := store.file_sha256(path)) != source.sha256:
+            missing[key] = (f"sha256 {digest[:12]} differs from the configured {source.sha256[:12]}: the file was "
+                            f"replaced; if on purpose, update sources.{key}.sha256 and its release")
     return missing
 
 
@@ -107,6 +112,11 @@ def part_change(part: str, provenance: dict, pipeline: PipelineConfig, spec, inp
         if old != source.release:
             return f"source file {name}: release {old!r} -> {source.release!r}"
         return f"source file {name}: sha256 changed (now {inputs.sources[name]['sha256'][:12]}), release unchanged"
+    if kind == "lineage":
+        old_releases = provenance.get("source_releases") or {}
+        changed = [f"{key} {old_releases.get(key)!r} -> {release!r}"
+                   for key, release in getattr(inputs, "lineage", {}).items() if old_releases.get(key) != release]
+        return "release of a source upstream: " + (", ".join(changed) or "changed")
     if kind == "upstream":
         lacking = inputs.incomplete.get(name)
         if lacking == ["(table)"]:
@@ -167,12 +177,23 @@ def explain_assets(store: PipelineStore | None, pipeline: PipelineConfig, specs:
             status = AssetStatus(name, spec.ref.label, spec.partitioned,
                                  [SliceStatus(k, RECOMPUTE, ("no checkpoint yet",)) for k in keys])
         else:
-            with store.session(), store.connect() as con:
-                silence_duckdb_bar(con)  # explain --json must print JSON only
-                status = asset_status(store, pipeline, spec, specs, run_configs[name])
+            status = _guarded_status(store, pipeline, spec, specs, run_configs[name])
         status.upstream_recomputing = [u for u in spec.upstream if statuses[u].recomputes]
         statuses[name] = status
     return [statuses[name] for name in specs if name in chosen]
+
+
+def _guarded_status(store: PipelineStore, pipeline: PipelineConfig, spec, specs: dict,
+                    run_config: dict) -> AssetStatus:
+    """asset_status, or the reason a run could not even fingerprint the asset (it would stop there too)."""
+    try:
+        with store.session(), store.connect() as con:
+            silence_duckdb_bar(con)  # explain --json must print JSON only
+            return asset_status(store, pipeline, spec, specs, run_config)
+    except (ValueError, OSError) as exc:
+        keys = list(CHROMOSOMES) if spec.partitioned else [None]
+        return AssetStatus(spec.name, spec.ref.label, spec.partitioned,
+                           [SliceStatus(k, RECOMPUTE, (f"a run would stop: {exc}",)) for k in keys])
 
 
 def _with_ancestors(names: list[str], specs: dict) -> set[str]:
