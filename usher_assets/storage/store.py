@@ -180,7 +180,8 @@ class PipelineStore:
         """
         ref = TableRef(schema, table_name, partition_key)
         data = to_arrow(df)
-        if partition_key is not None and PARTITION_COLUMN in data.column_names:
+        # Reserved in every table: one holding it reads and verifies as partitioned (the column dropped).
+        if PARTITION_COLUMN in data.column_names:
             raise ValueError(f"{ref.label}: the frame already has a column named {PARTITION_COLUMN!r}, "
                              "which the store uses for partition slices; rename it")
         try:
