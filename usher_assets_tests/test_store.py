@@ -309,9 +309,12 @@ def test_partition_slices_have_their_own_checkpoints(store):
     assert store.verify_checkpoint(store.get_checkpoint("genes", schema="evidence", partition_key="2")) is None
 
 
-def test_partition_slice_rejects_frame_with_partition_column(store):
+@pytest.mark.parametrize("partition", [None, "1"], ids=["table", "slice"])
+def test_save_rejects_frame_with_partition_column(store, partition):
+    # A whole table with this column would be read back without it and never verify.
     with pytest.raises(ValueError, match=PARTITION_COLUMN):
-        store.save_dataframe(GENES.with_columns(pl.lit("1").alias(PARTITION_COLUMN)), "genes", partition_key="1")
+        store.save_dataframe(GENES.with_columns(pl.lit("1").alias(PARTITION_COLUMN)), "genes", partition_key=partition)
+    assert store.load_dataframe("genes") is None
 
 
 def test_save_if_changed_leaves_equal_content_untouched(store):
