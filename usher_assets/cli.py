@@ -46,11 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    import duckdb
-
-    from usher_assets.inspection.catalog import InspectionError
-    from usher_assets.storage.store import StoreError
-
     try:
         config = PipelineConfig.load(args.config)
         if args.command == "outputs":
@@ -60,11 +55,23 @@ def main(argv: list[str] | None = None) -> int:
         # The reader (`| head`) left; silence the flush at exit, as the Python docs advise.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_PROBLEMS
-    except (ConfigError, InspectionError, StoreError, duckdb.Error, OSError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise  # a bug: keep its traceback
         # One line, even when YAML or DuckDB put line breaks in their message.
         print("usher-assets: " + " ".join(part.strip() for part in str(exc).splitlines() if part.strip()),
               file=sys.stderr)
         return EXIT_USAGE
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that ask the user to fix an input; imported only when one is raised (start-up is measured)."""
+    import duckdb
+
+    from usher_assets.inspection.catalog import InspectionError
+    from usher_assets.storage.store import StoreError
+
+    return ConfigError, InspectionError, StoreError, duckdb.Error, OSError
 
 
 def _emit(args, data, text: str) -> None:
@@ -72,8 +79,7 @@ def _emit(args, data, text: str) -> None:
 
 
 def _outputs(config, args) -> int:
-    from usher_assets.inspection.catalog import output_locations
-    from usher_assets.inspection.render import outputs_text
+    from usher_assets.inspection.outputs import output_locations, outputs_text
 
     locations = output_locations(config)
     _emit(args, locations, outputs_text(locations))

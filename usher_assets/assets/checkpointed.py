@@ -223,7 +223,8 @@ def _compute(context, spec: CheckpointedSpec, fn: Callable, params: list[str], p
                 "source_paths": inputs.source_paths}
     kwargs |= {p: specials[p] for p in params if p in specials}
     started = time.monotonic()
-    result = fn(**kwargs)
+    with io_manager.store().unheld():  # a long body must not keep other processes from the file
+        result = fn(**kwargs)
     frame, metadata = result if isinstance(result, tuple) else (result, {})
     if not isinstance(frame, pl.DataFrame):
         raise dg.DagsterInvariantViolationError(

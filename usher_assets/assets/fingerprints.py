@@ -29,6 +29,28 @@ def resolve_source(pipeline: PipelineConfig, key: str) -> Path | None:
     return path
 
 
+def checked_sha256(store: PipelineStore, key: str, config, path: Path) -> str:
+    """The file's SHA-256, checked against the configured one when the config gives it."""
+    digest = store.file_sha256(path)
+    if config.sha256 and digest != config.sha256:
+        raise SourceChecksumError(
+            f"source {key!r}: {path} has sha256 {digest}, but the config expects {config.sha256}. "
+            f"If the file was replaced on purpose, update sources.{key}.sha256 (and its release) or remove it")
+    return digest
+
+
+def upstream_sources(spec, specs: dict) -> set[str]:
+    """Source keys read by the asset's upstream assets, transitively (not its own)."""
+    found: set[str] = set()
+    for name in spec.upstream:
+        found |= set(specs[name].sources) | upstream_sources(specs[name], specs)
+    return found
+
+
+class SourceChecksumError(ValueError):
+    """A local source file does not match the sha256 its config gives."""
+
+
 @dataclass
 class FingerprintInputs:
     """Everything besides the partition key that goes into a fingerprint, gathered once per step."""
@@ -38,6 +60,7 @@ class FingerprintInputs:
     sources: dict[str, object]
     source_paths: dict[str, Path | None]
     upstream: dict[str, object]
+    lineage: dict[str, str | None] = field(default_factory=dict)
     incomplete: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
@@ -48,7 +71,11 @@ class FingerprintInputs:
         for key, path in paths.items():
             config = pipeline.sources[key]
             sources[key] = "not configured" if path is None else {
-                "release": config.release, "sha256": store.file_sha256(path)}
+                "release": config.release, "sha256": checked_sha256(store, key, config, path)}
+        # Releases of every source upstream: a relabelled release reaches the outputs' provenance even
+        # when the data are byte-identical (file changes travel as upstream content hashes).
+        lineage = {k: pipeline.sources[k].release if pipeline.sources[k] else None
+                   for k in sorted(upstream_sources(spec, specs))}
         upstream, incomplete = {}, {}
         for name in spec.upstream:
             up = specs[name]
@@ -63,7 +90,7 @@ class FingerprintInputs:
                 if not checkpoints:
                     incomplete[name] = ["(table)"]
         sections = {s: pipeline.section_hash(s) for s in spec.config_sections}
-        return cls(run_config, sections, sources, paths, upstream, incomplete)
+        return cls(run_config, sections, sources, paths, upstream, lineage, incomplete)
 
     def require_complete(self, name: str) -> None:
         if name in self.incomplete:
@@ -82,6 +109,8 @@ def slice_fingerprint(spec, partition_key: str | None, inputs: FingerprintInputs
     parts |= {f"config:{name}": value for name, value in inputs.config_sections.items()}
     parts |= {f"source:{name}": value for name, value in inputs.sources.items()}
     parts |= {f"upstream:{name}": value for name, value in inputs.upstream.items()}
+    if inputs.lineage:
+        parts["lineage"] = inputs.lineage
     return make_fingerprint(parts)
 
 

@@ -161,14 +161,3 @@ def export_table(store: PipelineStore, ref: TableRef, path: Path, config: Pipeli
 def table_rows(store: PipelineStore, ref: TableRef) -> int:
     return int(store.execute_query(f"SELECT count(*) AS n FROM {ref.qualified}")["n"][0])
 
-
-def output_locations(config: PipelineConfig) -> dict:
-    """Where the results are: the database file and every file in the output directory."""
-    database, out = config.database_path, config.output_dir
-    files = sorted(p for p in out.iterdir() if p.is_file()) if out.is_dir() else []
-    return {
-        "database": str(database),
-        "database_bytes": database.stat().st_size if database.is_file() else None,
-        "output_dir": str(out),
-        "files": [{"name": p.name, "path": str(p), "bytes": p.stat().st_size} for p in files],
-    }

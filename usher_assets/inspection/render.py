@@ -2,7 +2,6 @@
 
 import json
 
-from usher_assets.progress import format_amount
 from usher_assets.storage.fingerprint import describe_part
 
 LIST_COLUMNS = (("table", "TABLE"), ("partition", "PARTITION"), ("rows", "ROWS"), ("created_at", "CREATED_AT"),
@@ -82,12 +81,3 @@ def verify_text(problems: list, checked: int) -> str:
     lines.append(f"checked {checked} checkpoint(s): {verdict}")
     return "\n".join(lines)
 
-
-def outputs_text(locations: dict) -> str:
-    size = locations["database_bytes"]
-    lines = [f"database:   {locations['database']}"
-             + (f" ({format_amount(size, 'bytes')})" if size is not None else " (not created yet)"),
-             f"output dir: {locations['output_dir']}" + ("" if locations["files"] else " (no files yet)")]
-    width = max((len(f["name"]) for f in locations["files"]), default=0)
-    lines += [f"  {f['name']:<{width}}  {format_amount(f['bytes'], 'bytes'):>9}" for f in locations["files"]]
-    return "\n".join(lines)

@@ -12,6 +12,7 @@ PART_KINDS = {
     "config": "pipeline config section",
     "source": "source file",
     "upstream": "upstream asset",
+    "lineage": "release of a source upstream",
 }
 
 

@@ -92,6 +92,17 @@ class PipelineStore:
             self._anchor = None
 
     @contextmanager
+    def unheld(self) -> Iterator[None]:
+        """Let go of a held database for a while (a long computation), so other processes can write."""
+        held = self._anchor is not None
+        self.release()
+        try:
+            yield
+        finally:
+            if held:
+                self.hold()
+
+    @contextmanager
     def session(self) -> Iterator["PipelineStore"]:
         """Share one connection across the operations inside the block (opening the file is the slow part)."""
         if self._session is not None:
