@@ -33,10 +33,15 @@ def postgres_bin_dir() -> Path | None:
     return Path(pg_ctl).parent if pg_ctl else None
 
 
+def installed(binary: str) -> bool:
+    if binary in ("initdb", "pg_ctl"):
+        return postgres_bin_dir() is not None
+    return shutil.which(binary) is not None
+
+
 def require(*binaries: str) -> None:
     """Skip the calling test when a server binary is truly not installed."""
-    missing = [b for b in binaries
-               if not (b in ("initdb", "pg_ctl") and postgres_bin_dir()) and shutil.which(b) is None]
+    missing = [b for b in binaries if not installed(b)]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed; {INSTALL_HINT}")
 

@@ -111,18 +111,21 @@ def refresh_runs(tmp_path_factory):
     return runs
 
 
+@pytest.mark.slow
 def test_first_scheduled_run_computes_every_asset(refresh_runs):
     first = refresh_runs["first"].checkpoints
     assert set(first) == all_asset_keys(refresh_runs["defs"])
     assert {name: v for name, v in first.items() if v != {"written"}} == {}
 
 
+@pytest.mark.slow
 def test_unchanged_rerun_reuses_every_partition(refresh_runs):
     unchanged = refresh_runs["unchanged"].checkpoints
     assert set(unchanged) == all_asset_keys(refresh_runs["defs"])
     assert recomputed(unchanged) == set()
 
 
+@pytest.mark.slow
 def test_release_change_recomputes_only_the_assets_reading_that_source(refresh_runs):
     from usher_assets.assets.checkpointed import SPECS
 
@@ -135,6 +138,7 @@ def test_release_change_recomputes_only_the_assets_reading_that_source(refresh_r
     assert all(changed[name] == {"unchanged"} for name in readers)
 
 
+@pytest.mark.slow
 def test_content_change_recomputes_the_source_and_everything_downstream(refresh_runs):
     changed = refresh_runs["content_changed"].checkpoints
     expected = downstream_of(refresh_runs["defs"], {CONTENT_CHANGED})
@@ -143,5 +147,6 @@ def test_content_change_recomputes_the_source_and_everything_downstream(refresh_
     assert changed[CONTENT_CHANGED] == {"written"}
 
 
+@pytest.mark.slow
 def test_unchanged_rerun_is_faster_than_the_first_run(refresh_runs):
     assert refresh_runs["unchanged"].seconds < refresh_runs["first"].seconds
