@@ -281,18 +281,36 @@ def test_explain_reports_a_tampered_checkpoint(materialized, tmp_path):
 
 # -- explain's wording, in-process on a spec of our own ----------------------------------------------
 
-def _saved_spec_store(tmp_path, spec, config_path):
-    """Store one checkpoint of `spec` exactly as the decorator would fingerprint it."""
+def _saved_spec_store(specs: dict, config_path: Path) -> PipelineStore:
+    """Store one checkpoint per spec, upstream first, exactly as the decorator would fingerprint it."""
     from usher_assets.assets.fingerprints import FingerprintInputs, slice_fingerprint
     from usher_assets.config import PipelineConfig
 
     pipeline = PipelineConfig.load(config_path)
     store = PipelineStore.from_config(pipeline)
-    inputs = FingerprintInputs.gather(store, pipeline, spec, {spec.name: spec}, {})
-    fingerprint = slice_fingerprint(spec, None, inputs)
-    store.save_dataframe(GENES, spec.name, "One row per gene.", schema=spec.group, fingerprint=fingerprint.value,
-                         fingerprint_parts=fingerprint.parts, provenance={"code_version": spec.code_version})
+    for spec in specs.values():
+        inputs = FingerprintInputs.gather(store, pipeline, spec, specs, {})
+        fingerprint = slice_fingerprint(spec, None, inputs)
+        store.save_dataframe(GENES, spec.name, "One row per gene.", schema=spec.group, fingerprint=fingerprint.value,
+                             fingerprint_parts=fingerprint.parts,
+                             provenance={"code_version": spec.code_version,
+                                         "source_releases": pipeline.source_releases()})
     return store
+
+
+def test_explain_names_a_changed_release_upstream(tmp_path):
+    from usher_assets.assets.checkpointed import CheckpointedSpec
+    from usher_assets.config import PipelineConfig
+    from usher_assets.inspection.explain import explain_assets
+
+    specs = {"raw_genes": CheckpointedSpec("raw_genes", "sources", "1", (), ("hgnc",), (), False),
+             "gene_table": CheckpointedSpec("gene_table", "sources", "1", ("raw_genes",), (), (), False)}
+    store = _saved_spec_store(specs, write_config(tmp_path))
+    relabelled = PipelineConfig.load(_edit_sources(tmp_path / "usher.yaml", hgnc={"release": "2025-01-01"}))
+    raw, table = explain_assets(store, relabelled, specs, {name: {} for name in specs})
+    assert raw.slices[0].reasons == ("source file hgnc: release '2024-10-18' -> '2025-01-01'",)
+    assert table.slices[0].reasons == ("release of a source upstream: hgnc '2024-10-18' -> '2025-01-01'",)
+    assert table.upstream_recomputing == ["raw_genes"]
 
 
 @pytest.mark.parametrize("code_version, weights, expected", [
@@ -308,7 +326,7 @@ def test_explain_names_code_version_and_config_section(tmp_path, code_version, w
     from usher_assets.inspection.explain import explain_assets
 
     spec = CheckpointedSpec("weighted_genes", "scoring", "1", (), (), ("scoring",), False)
-    store = _saved_spec_store(tmp_path, spec, write_config(tmp_path))
+    store = _saved_spec_store({spec.name: spec}, write_config(tmp_path))
     raw = yaml.safe_load((tmp_path / "usher.yaml").read_text())
     if weights:
         raw["scoring"]["weights"] = weights
