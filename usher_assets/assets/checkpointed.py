@@ -15,6 +15,7 @@ import polars as pl
 from pydantic import Field
 
 from usher_assets.checks import TableCheck, run_check
+from usher_assets.progress import LoggedProgress
 from usher_assets.assets.fingerprints import FingerprintInputs, decide, slice_fingerprint
 from usher_assets.schemas import CHROMOSOME, CHROMOSOMES
 from usher_assets.storage.io_manager import AssetOutcome, SliceOutcome
@@ -43,6 +44,7 @@ class CheckpointedSpec:
     partitioned: bool
     outputs: Callable | None = None  # pipeline config -> files the body writes besides its table
     checks: tuple[TableCheck, ...] = ()
+    config_class: type = CheckpointConfig
 
     @property
     def ref(self) -> TableRef:
@@ -90,7 +92,7 @@ def checkpointed_asset(*, group: str, code_version: str, sources: tuple[str, ...
             raise dg.DagsterInvalidDefinitionError(
                 f"{fn.__name__}: parameters {missing} name no checkpointed asset defined before it")
         spec = CheckpointedSpec(fn.__name__, group, code_version, names, tuple(sources),
-                                tuple(config_sections), partitioned, outputs, tuple(checks))
+                                tuple(config_sections), partitioned, outputs, tuple(checks), config_class)
         SPECS[spec.name] = spec
         deps = [dg.AssetDep(u, partition_mapping=dg.AllPartitionMapping()) if SPECS[u].partitioned
                 else dg.AssetDep(u) for u in names]
@@ -212,11 +214,13 @@ def _compute(context, spec: CheckpointedSpec, fn: Callable, params: list[str], p
              inputs: "FingerprintInputs", io_manager, provenance: ProvenanceTracker) -> tuple[pl.DataFrame, dict]:
     started = time.monotonic()
     kwargs = {}
+    loading = LoggedProgress(context.log, f"{spec.name}: loading inputs", len(spec.upstream), unit="tables")
     for name in spec.upstream:
         inputs.require_complete(name)
         kwargs[name] = io_manager.load_table(SPECS[name].ref)
-        context.log.info(f"{spec.name}: loaded {name} ({kwargs[name].height:,} rows) "
-                         f"at {time.monotonic() - started:.2f} s")
+        loading.advance()
+    if spec.upstream:
+        loading.finish()
     provenance.step("load_inputs", seconds=round(time.monotonic() - started, 4),
                     rows={n: kwargs[n].height for n in spec.upstream})
     specials = {"context": context, "config": config, "pipeline": pipeline,

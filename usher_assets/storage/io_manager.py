@@ -9,6 +9,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
+from usher_assets.progress import LoggedProgress
 from usher_assets.storage.checkpoints import Checkpoint
 from usher_assets.storage.sql import TableRef
 from usher_assets.storage.store import PipelineStore
@@ -83,12 +84,14 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
         store = self.store()
         outcome = obj if isinstance(obj, AssetOutcome) else self._plain_outcome(context, obj)
         written = [p for p in outcome.slices if p.frame is not None]
+        saving = LoggedProgress(context.log, f"{ref.label}: saving", sum(len(p.frame) for p in written))
         with store.session():
             for piece in written:
                 self._save(context, store, ref, outcome, piece)
+                saving.advance(len(piece.frame))
         if len(written) > 1:
-            counts = summarize([p.status for p in written])
-            context.log.info(f"{ref.label}: {len(written)} slices saved ({counts})")
+            saving.finish()
+            context.log.info(f"{ref.label}: {len(written)} slices ({summarize([p.status for p in written])})")
         context.add_output_metadata(self._metadata(ref, outcome))
 
     @staticmethod

@@ -139,7 +139,10 @@ class PipelineStore:
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.db_path))
+                con = duckdb.connect(str(self.db_path))
+                # DuckDB draws its own bar on stdout for slow queries, even into a pipe (--json output).
+                con.execute("SET enable_progress_bar_print = false")
+                return con
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise StoreError(f"{self.db_path}: cannot open the database: {exc}") from exc
