@@ -13,7 +13,7 @@ import yaml
 
 from usher_assets.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT
 from usher_assets.schemas import CHROMOSOME, HGNC_ID
-from usher_assets.storage import Checkpoint, PipelineStore
+from usher_assets.storage import Checkpoint, PipelineStore, ProvenanceTracker
 
 pytestmark = pytest.mark.slow
 DAGSTER = Path(sys.executable).parent / "dagster"
@@ -151,7 +151,7 @@ def test_edited_source_file_recomputes_it_and_only_what_reads_it(built):
 
 
 # Last in the module: it leaves the build on a re-labelled release.
-def test_release_change_recomputes_that_source_and_stops_where_content_is_equal(built):
+def test_release_change_recomputes_that_source_and_what_lies_downstream(built):
     directory, env, raw = built
     db = directory / "usher.duckdb"
     relabelled = raw | {"sources": raw["sources"] | {
@@ -161,11 +161,18 @@ def test_release_change_recomputes_that_source_and_stops_where_content_is_equal(
     result = materialize_all(env)
     assert result.returncode == 0, result.stderr[-4000:]
     after = checkpoints(db)
-    # The same file under a new label parses to the same table, so what reads the table is reused:
-    # its fingerprint holds the table's content hash, not the label.
-    assert recomputed_tables(before, after) == {"sources.cilia_proteome"}
+    # The release is provenance: everything downstream of the source is recomputed so its outputs
+    # name the new release, even though the same file parses to the same table.
+    assert recomputed_tables(before, after) == {
+        "sources.cilia_proteome", "evidence.cilia_proximity_evidence", "scoring.gene_scores",
+        "scoring.ranking_validation", "report.candidates"}
     assert after["sources.cilia_proteome[]"].content_hash == before["sources.cilia_proteome[]"].content_hash
-    assert all(after[label] == before[label] for label in after if "cilia_proteome" not in label)
+    # Same content, so no slice of the layer was rewritten; only its checkpoint moved on.
+    assert all(after[label].content_hash == before[label].content_hash and
+               after[label].created_at == before[label].created_at
+               for label in after if label.startswith("evidence.cilia_proximity_evidence"))
     with PipelineStore(db) as store:
-        record = store.latest_provenance("cilia_proteome", schema="sources")
+        record = store.latest_provenance("candidates", schema="report")
     assert record["source_releases"]["cilia_proteome"] == "Mick et al. 2015 Table S1 (re-check)"
+    sidecar = ProvenanceTracker.load_sidecar(directory / "outputs" / "candidates.tsv")
+    assert sidecar["source_releases"]["cilia_proteome"] == "Mick et al. 2015 Table S1 (re-check)"
