@@ -23,6 +23,9 @@ from usher_assets.storage.provenance import ProvenanceTracker
 from usher_assets.storage.sql import TableRef
 
 CHROMOSOME_PARTITIONS = dg.StaticPartitionsDefinition(CHROMOSOMES)
+# Who to ask about a stage, shown in the UI; an asset may name its own owners instead.
+GROUP_OWNERS = {"sources": ["team:data-engineering"], "evidence": ["team:computational-biology"],
+                "scoring": ["team:computational-biology"], "report": ["team:computational-biology"]}
 FORCE_TAG = "usher/force"
 SPECIAL_PARAMETERS = ("context", "config", "pipeline", "source_paths")
 
@@ -108,7 +111,8 @@ def checkpointed_asset(*, group: str, code_version: str, sources: tuple[str, ...
             return dg.asset(
                 name=spec.name, group_name=group, code_version=code_version, deps=deps,
                 partitions_def=CHROMOSOME_PARTITIONS if partitioned else None,
-                backfill_policy=dg.BackfillPolicy.single_run(), kinds=set(kinds), owners=owners,
+                backfill_policy=dg.BackfillPolicy.single_run(), kinds=set(kinds),
+                owners=owners if owners is not None else GROUP_OWNERS.get(group),
                 description=inspect.getdoc(fn), required_resource_keys={"pipeline"},
                 check_specs=[dg.AssetCheckSpec(c.name, asset=spec.name, description=c.description) for c in checks],
                 metadata={"dagster/table_name": f"{group}.{spec.name}", "sources_read": list(sources),
