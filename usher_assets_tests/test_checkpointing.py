@@ -2,14 +2,18 @@
 
 import shutil
 from collections import Counter
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import polars as pl
 import pytest
+import yaml
+from dagster._core.definitions.reconstruct import build_reconstructable_job
 from polars.testing import assert_frame_equal
 
 from usher_assets.assets.checkpointed import FORCE_TAG, CheckpointConfig, checkpointed_asset
+from usher_assets.config import DEFAULT_CONFIG_PATH
 from usher_assets.resources import PipelineResource
 from usher_assets.schemas import CHROMOSOMES
 from usher_assets.storage import PipelineStore
@@ -145,7 +149,8 @@ def test_first_materialization_writes_every_asset(built):
     assert set(checkpoints) == {"ck_universe", "ck_unrelated", "ck_weighted", "ck_ranked"}
     assert checkpoints["ck_universe"].schema_name == "sources"
     assert checkpoints["ck_ranked"].row_count == 4
-    assert checkpoints["ck_weighted"].fingerprint_parts.keys() >= {"config:scoring", "run_config", "upstream:ck_universe"}
+    parts = checkpoints["ck_weighted"].fingerprint_parts
+    assert parts.keys() >= {"config:scoring", "run_config", "upstream:ck_universe"}
 
 
 def test_second_materialization_reuses_every_checkpoint(run, built, store):
@@ -187,9 +192,6 @@ def test_run_config_change_recomputes_asset_and_downstream(run, store, built):
 
 
 def test_config_section_change_recomputes_only_declaring_assets(run, config_writer, store):
-    from usher_assets.config import DEFAULT_CONFIG_PATH
-    import yaml
-
     scoring = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())["scoring"]
     scoring["weights"] |= {"constraint": 0.20, "annotation": 0.10}
     result = run(config_path=config_writer("reweighted.yaml", scoring=scoring))
@@ -199,9 +201,6 @@ def test_config_section_change_recomputes_only_declaring_assets(run, config_writ
 
 
 def test_config_section_change_with_equal_output_stops_at_the_asset(run, config_writer, built, store):
-    from usher_assets.config import DEFAULT_CONFIG_PATH
-    import yaml
-
     scoring = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())["scoring"]
     scoring["tiers"]["high"] = 0.8  # ck_weighted declares scoring but does not use tiers
     result = run(config_path=config_writer("tiers.yaml", scoring=scoring))
@@ -297,9 +296,6 @@ def test_partitioned_asset_writes_and_rewrites_single_slices(run, store):
 
 def test_multiprocess_run_finishes_without_lock_errors(pipeline_config_path, db_path, store, monkeypatch, tmp_path):
     # Steps run in their own processes, two at a time, all on one DuckDB file.
-    from dagster._core.definitions.reconstruct import build_reconstructable_job
-    from pathlib import Path
-
     monkeypatch.setenv("USHER_CONFIG", str(pipeline_config_path))
     (tmp_path / "barrier").mkdir()
     monkeypatch.setenv("USHER_TEST_BARRIER", str(tmp_path / "barrier"))

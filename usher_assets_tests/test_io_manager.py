@@ -54,7 +54,8 @@ def io_manager(db_path) -> DuckDBIOManager:
 
 
 @pytest.mark.parametrize("key,metadata,expected", [
-    (dg.AssetKey("gene_universe"), {"dagster/table_name": "sources.gene_universe"}, TableRef("sources", "gene_universe")),
+    (dg.AssetKey("gene_universe"), {"dagster/table_name": "sources.gene_universe"},
+     TableRef("sources", "gene_universe")),
     (dg.AssetKey(["evidence", "constraint_evidence"]), None, TableRef("evidence", "constraint_evidence")),
     (dg.AssetKey("ranked"), {}, TableRef("main", "ranked")),
 ], ids=["declared-table-name", "key-prefix", "default-main"])
@@ -77,7 +78,8 @@ def test_plain_assets_are_stored_and_loaded_by_type(io_manager, store):
     assert store.load_dataframe("io_symbols", schema="evidence")["gene_symbol"].to_list() == ["CDH23", "MYO7A", "USH2A"]
     assert store.load_dataframe("io_counts").to_dicts() == [{"genes": 3}]
     assert_frame_equal(SEEN["polars"], GENES)
-    assert isinstance(SEEN["pandas"], pd.DataFrame) and list(SEEN["pandas"]["gene_symbol"]) == GENES["gene_symbol"].to_list()
+    assert isinstance(SEEN["pandas"], pd.DataFrame)
+    assert list(SEEN["pandas"]["gene_symbol"]) == GENES["gene_symbol"].to_list()
 
     metadata = result.asset_materializations_for_node("io_genes")[0].metadata
     assert metadata["dagster/table_name"].value == "main.io_genes"

@@ -1,5 +1,6 @@
 """PipelineStore on a real DuckDB file: round trips, checkpoints, exports, safety of names and of failed saves."""
 
+import hashlib
 import json
 from datetime import date, datetime, timezone
 
@@ -118,8 +119,8 @@ def test_export_parquet_writes_file_and_provenance_sidecar(store, tmp_path):
     assert_frame_equal(pl.read_parquet(path), GENES.sort("gene_symbol", nulls_last=True))
     sidecar = ProvenanceTracker.load_sidecar(path)
     assert sidecar == ProvenanceTracker.load_sidecar(tmp_path / "out" / "genes.parquet.provenance.json")
-    assert (sidecar["file"], sidecar["table"], sidecar["row_count"], sidecar["content_hash"], sidecar["fingerprint"]) == (
-        "genes.parquet", "main.genes", 3, saved.content_hash, "f1")
+    assert [sidecar[k] for k in ("file", "table", "row_count", "content_hash", "fingerprint")] == [
+        "genes.parquet", "main.genes", 3, saved.content_hash, "f1"]
     assert (sidecar["run_id"], sidecar["config_hash"], sidecar["steps"][0]["step"]) == ("run-1", "c" * 64, "export")
     assert sorted(p.name for p in path.parent.iterdir()) == ["genes.parquet", "genes.parquet.provenance.json"]
 
@@ -365,8 +366,6 @@ def test_verify_checkpoint_reports_altered_table(store, db_path, alteration, par
 def test_file_sha256_is_cached_by_size_and_mtime(store, tmp_path):
     path = tmp_path / "source.tsv"
     path.write_text("hgnc_id\tsymbol\nHGNC:7606\tMYO7A\n")
-    import hashlib
-
     expected = hashlib.sha256(path.read_bytes()).hexdigest()
     assert store.file_sha256(path) == expected
     assert store.execute_query("SELECT sha256 FROM _file_hashes")["sha256"].to_list() == [expected]
