@@ -5,7 +5,7 @@ from pathlib import Path
 import polars as pl
 
 from usher_assets.sources.formats import (
-    SourceFormatError, cast_columns, check_range, check_unique, read_delimited, read_lines,
+    SourceFormatError, cast_columns, check_range, check_unique, parse_rdata, read_delimited, read_lines,
 )
 
 # TissueEnrich list entry -> dataset label; the mouse "ENCODE Dataset" entry is skipped.
@@ -27,7 +27,7 @@ def _tissueenrich_entries(path: Path) -> dict[str, dict]:
     import rdata  # slow to import; only this parser needs it
 
     try:
-        parsed = rdata.parser.parse_file(path)
+        parsed = parse_rdata(path)
     except Exception as error:  # rdata raises assorted ValueError/EOFError/lzma errors on bad input
         raise SourceFormatError(path, f"cannot be read as an R data file ({type(error).__name__}: {error}); "
                                 "expected TissueEnrich's combine-expression.rda") from error

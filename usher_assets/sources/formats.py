@@ -4,6 +4,7 @@ import gzip
 import io
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -232,3 +233,25 @@ def check_allowed(path: Path, frame: pl.DataFrame, column: str, allowed: Iterabl
         index = int(outside[0])
         raise SourceFormatError(path, f"expected one of {allowed}, found {frame[column][index]!r}",
                                 line=first_line + index, column=column)
+
+
+def parse_rdata(path: Path | str):
+    """rdata's parse of an R workspace, shared by the parsers that read different entries of one file.
+
+    Parsing TissueEnrich's workspace takes seconds in pure Python; two assets read it (expression and
+    orthologs), so within a process the file is parsed once per version (path, size, mtime).
+    """
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    return _parse_rdata_cached(str(resolved), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _parse_rdata_cached(path: str, size: int, mtime_ns: int):
+    import warnings
+
+    import rdata
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rdata's notes on file suffixes and R classes; harmless
+        return rdata.parser.parse_file(path)

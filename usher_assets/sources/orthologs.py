@@ -3,14 +3,13 @@
 The ortholog table is TissueEnrich's `mouseHumanOrthologs` (Ensembl v91, one-to-one only).
 """
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from usher_assets.schemas import ENSEMBL_GENE_ID, HGNC_ID, MGD_IDS
-from usher_assets.sources.formats import SourceFormatError
+from usher_assets.sources.formats import SourceFormatError, parse_rdata
 from usher_assets.sources.universe import SymbolResolver
 
 ORTHOLOG_COLUMNS = {"Gene.stable.ID": "mouse_ensembl_gene_id", "Gene.name": "mouse_gene_symbol",
@@ -34,9 +33,7 @@ def parse_mouse_human_orthologs(rda_path: Path | str) -> pl.DataFrame:
     if not path.is_file():
         raise SourceFormatError(path, "file not found; check the configured data directory")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # rdata's notes on file suffixes and R classes; harmless
-            parsed = rdata.parser.parse_file(path)
+        parsed = parse_rdata(path)
     except Exception as error:  # rdata raises many unrelated types on a bad file; all mean the same here
         raise SourceFormatError(path, f"not a readable R .rda file ({type(error).__name__}: {error})") from error
     dataset = _workspace_object(parsed.object, b"dataset", rdata.parser.RObjectType.LIST)
