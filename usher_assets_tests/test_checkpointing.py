@@ -9,7 +9,6 @@ import duckdb
 import polars as pl
 import pytest
 import yaml
-from dagster._core.definitions.reconstruct import build_reconstructable_job
 from polars.testing import assert_frame_equal
 
 from usher_assets.assets.checkpointed import FORCE_TAG, CheckpointConfig, checkpointed_asset
@@ -299,8 +298,8 @@ def test_multiprocess_run_finishes_without_lock_errors(pipeline_config_path, db_
     monkeypatch.setenv("USHER_CONFIG", str(pipeline_config_path))
     (tmp_path / "barrier").mkdir()
     monkeypatch.setenv("USHER_TEST_BARRIER", str(tmp_path / "barrier"))
-    job = build_reconstructable_job("multiprocess_defs", "multiprocess_job",
-                                    reconstructor_working_directory=str(Path(__file__).parent / "helpers"))
+    job = dg.build_reconstructable_job("multiprocess_defs", "multiprocess_job",
+                                       reconstructor_working_directory=str(Path(__file__).parent / "helpers"))
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         result = dg.execute_job(job, instance=instance)
         assert result.success, [e.message for e in result.all_events if e.is_failure]
