@@ -96,11 +96,9 @@ class PipelineStore:
         """Let go of a held database for a while (a long computation), so other processes can write."""
         held = self._anchor is not None
         self.release()
-        try:
-            yield
-        finally:
-            if held:
-                self.hold()
+        yield  # on an exception nothing is re-held: the body's own error must surface, not a lock wait
+        if held:
+            self.hold()
 
     @contextmanager
     def session(self) -> Iterator["PipelineStore"]:
