@@ -1,4 +1,4 @@
-"""docs/deploy: every asset runs as Celery tasks on two workers (Redis broker, PostgreSQL instance), then reruns reused."""
+"""docs/deploy: every asset runs as Celery tasks on two workers (Redis, PostgreSQL instance); a rerun reuses all."""
 
 import shutil
 from contextlib import ExitStack, contextmanager
@@ -11,6 +11,7 @@ import pytest
 from conftest import write_config
 from local_services import VENV_BIN, background, postgres_server, redis_server, require
 from pipeline_runs import all_asset_keys, checkpoints_by_asset, materialize_cli, pipeline_env, recomputed
+from usher_assets.definitions import defs
 
 pytestmark = pytest.mark.slow
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -76,8 +77,6 @@ def celery_runs(tmp_path_factory):
 
 
 def test_celery_run_materializes_every_asset_through_the_workers(celery_runs):
-    from usher_assets.definitions import defs
-
     first = celery_runs.runs[0]
     assert first.status == dg.DagsterRunStatus.SUCCESS
     assert set(celery_runs.checkpoints[0]) == all_asset_keys(defs)

@@ -10,6 +10,7 @@ import pytest
 from conftest import write_config
 from local_services import postgres_server, require
 from pipeline_runs import all_asset_keys, checkpoints_by_asset, latest_run, materialize_cli, pipeline_env
+from usher_assets.definitions import defs
 
 pytestmark = pytest.mark.slow
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -57,8 +58,6 @@ def test_postgres_records_the_cli_run_as_a_success(postgres, postgres_run):
 
 
 def test_postgres_records_a_materialization_of_every_asset(postgres, postgres_run):
-    from usher_assets.definitions import defs
-
     rows = postgres.query(DATABASE, "SELECT asset_key, count(DISTINCT partition) FROM event_logs "
                                     "WHERE dagster_event_type = 'ASSET_MATERIALIZATION' AND run_id = %s "
                                     "GROUP BY asset_key", (postgres_run.run.run_id,))

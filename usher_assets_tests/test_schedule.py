@@ -12,7 +12,9 @@ import yaml
 
 from conftest import write_config
 from pipeline_runs import all_asset_keys, checkpoints_by_asset, downstream_of, recomputed
+from usher_assets.assets.checkpointed import SPECS
 from usher_assets.config import PROJECT_ROOT
+from usher_assets.definitions import build_definitions
 from usher_assets.schedules import WEEKLY_REFRESH_CRON, refresh_job, weekly_refresh
 
 MONDAY_3AM = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
@@ -23,8 +25,6 @@ REMOVED_GENE = "PAFAH1B1"  # main location Centrosome, reliability Supported (HP
 
 def refresh_definitions() -> dg.Definitions:
     """The project's Definitions plus the schedule (until definitions.py registers it itself)."""
-    from usher_assets.definitions import build_definitions
-
     base = build_definitions()  # USHER_CONFIG names the tmp config
     if any(s.name == weekly_refresh.name for s in base.schedules or []):
         return base
@@ -127,8 +127,6 @@ def test_unchanged_rerun_reuses_every_partition(refresh_runs):
 
 @pytest.mark.slow
 def test_release_change_recomputes_the_readers_and_everything_downstream(refresh_runs):
-    from usher_assets.assets.checkpointed import SPECS
-
     readers = {name for name, spec in SPECS.items() if RELEASE_CHANGED in spec.sources}
     changed = refresh_runs["release_changed"].checkpoints
     expected = downstream_of(refresh_runs["defs"], readers)
