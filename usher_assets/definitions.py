@@ -7,6 +7,7 @@ from usher_assets.assets.evidence import evidence_assets
 from usher_assets.assets.scoring import build_scoring_assets
 from usher_assets.assets.sources import source_assets
 from usher_assets.resources import PipelineResource, load_config
+from usher_assets.schedules import refresh_job, weekly_refresh
 from usher_assets.storage.io_manager import DuckDBIOManager
 
 
@@ -22,6 +23,8 @@ def build_definitions(config_path: str | None = None) -> dg.Definitions:
             "pipeline": PipelineResource(config_path=config_path),
         },
         executor=dg.in_process_executor,
+        jobs=[refresh_job],
+        schedules=[weekly_refresh],
     )
 
 
