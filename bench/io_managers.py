@@ -13,6 +13,10 @@ from bench.common import Result, Sample, mixed_frame
 from usher_assets.storage.io_manager import DuckDBIOManager
 
 
+# Dagster's console logger at DEBUG prints ~20 lines per run; failures still raise.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
 def producer_consumer(frame: Any, frame_type: type) -> list[dg.AssetsDefinition]:
     """`mixed` returns the frame through the I/O manager; `mixed_rows` loads it and checks its length."""
     rows = len(frame)
@@ -33,7 +37,7 @@ def producer_consumer(frame: Any, frame_type: type) -> list[dg.AssetsDefinition]
 def materialize_seconds(assets: list, io_manager: dg.ConfigurableIOManager) -> float:
     gc.collect()
     started = time.perf_counter()
-    result = dg.materialize(assets, resources={"io_manager": io_manager}, raise_on_error=True)
+    result = dg.materialize(assets, resources={"io_manager": io_manager}, raise_on_error=True, run_config=QUIET)
     seconds = time.perf_counter() - started
     if not result.success:
         raise AssertionError("materialize failed")

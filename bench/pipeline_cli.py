@@ -9,7 +9,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +22,25 @@ TRIVIAL_MODULE = "bench.trivial_defs"
 ALL_PARTITIONS = "1...MT"
 
 
+# Runs the command from a small fresh process and reports its child's figures. Measuring from this
+# (large) process would be wrong: Linux carries a process's peak RSS across exec, so a child forked
+# from a 2 GB parent reports at least 2 GB whatever it then does.
+MEASURE = """
+import json, resource, subprocess, sys, time
+started = time.perf_counter()
+code = subprocess.call(sys.argv[2:])
+seconds = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as out:
+    json.dump({"returncode": code, "seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+               "maxrss_kb": usage.ru_maxrss}, out)
+"""
+
+
 @dataclass
 class CliRun:
     seconds: float
-    cpu_seconds: float  # user + system of the process and its waited-for children
+    cpu_seconds: float  # user + system, the process and its children
     peak_rss_mb: float
     returncode: int
     log_path: Path
@@ -66,19 +80,19 @@ class Workspace:
         return env
 
     def materialize(self, module: str, select: str, partition_range: str | None = ALL_PARTITIONS) -> CliRun:
-        """Run the CLI once; wall time of the whole process, CPU time and peak RSS from wait4."""
+        """Run the CLI once: wall time of the whole process, its CPU time and peak RSS."""
         args = [str(DAGSTER), "asset", "materialize", "--select", select, "-m", module]
         if partition_range:
             args += ["--partition-range", partition_range]
         self.runs += 1
         log_path = self.root / f"run_{self.runs:03d}.log"
+        figures_path = self.root / f"run_{self.runs:03d}.json"
         with open(log_path, "wb") as log:
-            started = time.perf_counter()
-            process = subprocess.Popen(args, cwd=self.cwd, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
-            _, status, usage = os.wait4(process.pid, 0)
-            seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        run = CliRun(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode, log_path)
+            subprocess.run([str(PYTHON), "-c", MEASURE, str(figures_path), *args], cwd=self.cwd, env=self.env(),
+                           stdout=log, stderr=subprocess.STDOUT, check=False)
+        figures = json.loads(figures_path.read_text())
+        run = CliRun(figures["seconds"], figures["cpu_seconds"], figures["maxrss_kb"] / 1024, figures["returncode"],
+                     log_path)
         if run.returncode != 0:
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:])
             raise CliRunError(f"{' '.join(args)} exited {run.returncode}; last lines of {log_path}:\n{tail}")
