@@ -19,7 +19,7 @@ SECTIONS = ("store", "io", "lookup", "pipeline")
 SIZES = (1_000_000, 5_000_000)
 # (full, quick) repeats
 REPEATS = {
-    "store": {1_000_000: (7, 3), 5_000_000: (5, 2)},
+    "store": {1_000_000: (7, 3), 5_000_000: (4, 2)},
     "io": {1_000_000: (5, 2), 5_000_000: (3, 1)},
     "lookup": (5, 2),
     "rerun": (4, 2),
@@ -31,7 +31,8 @@ def run_section(name: str, quick: bool, workdir: Path | None) -> tuple[list[Resu
     pick = 1 if quick else 0
     if name == "store":
         from bench.store_io import bench_store_io
-        return [bench_store_io(n, REPEATS["store"][n][pick], workdir) for n in SIZES], []
+        return [bench_store_io(n, REPEATS["store"][n][pick], workdir, one_session)
+                for n in SIZES for one_session in (False, True)], []
     if name == "io":
         from bench.io_managers import bench_io_managers
         results, problems = [], []

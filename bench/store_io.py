@@ -3,6 +3,8 @@
 import gc
 import tempfile
 import time
+from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -14,12 +16,17 @@ from usher_assets.storage.store import PipelineStore
 GOAL = 1.15
 
 
-def store_roundtrip(frame: pl.DataFrame, path: Path) -> tuple[float, pl.DataFrame]:
-    """Seconds for save + load through PipelineStore into a fresh file, and the frame read back."""
+def store_roundtrip(frame: pl.DataFrame, path: Path, one_session: bool = False) -> tuple[float, pl.DataFrame]:
+    """Seconds for save + load through PipelineStore into a fresh file, and the frame read back.
+
+    Plain calls open a connection each (the API as a script uses it); `one_session` shares one, as a
+    pipeline run does.
+    """
     started = time.perf_counter()
     store = PipelineStore(path)
-    store.save_dataframe(frame, "mixed", "benchmark frame", schema="bench")
-    back = store.load_dataframe("mixed", schema="bench")
+    with store.session() if one_session else nullcontext():
+        store.save_dataframe(frame, "mixed", "benchmark frame", schema="bench")
+        back = store.load_dataframe("mixed", schema="bench")
     return time.perf_counter() - started, back
 
 
@@ -37,7 +44,7 @@ def duckdb_roundtrip(frame: pl.DataFrame, path: Path) -> tuple[float, pl.DataFra
     return time.perf_counter() - started, back
 
 
-def bench_store_io(rows: int, repeats: int, workdir: Path | None = None) -> Result:
+def bench_store_io(rows: int, repeats: int, workdir: Path | None = None, one_session: bool = False) -> Result:
     """Alternate ours and the raw DuckDB floor, each into a fresh file, and check both read back all rows."""
     frame = mixed_frame(rows)
     with tempfile.TemporaryDirectory(dir=workdir, prefix="bench_store_") as tmp:
@@ -51,11 +58,12 @@ def bench_store_io(rows: int, repeats: int, workdir: Path | None = None) -> Resu
             path.unlink()
             return seconds
 
-        ours, base = paired(lambda i: run("ours", store_roundtrip, i),
+        ours, base = paired(lambda i: run("ours", partial(store_roundtrip, one_session=one_session), i),
                             lambda i: run("duckdb", duckdb_roundtrip, i), repeats)
-    return Result(f"store write+read, {rows:,} rows", ours, base, goal=GOAL,
-                  ours_label="PipelineStore save_dataframe + load_dataframe",
-                  baseline_label="raw DuckDB CREATE TABLE AS + con.sql().pl()",
+    how = "in one store.session()" if one_session else "plain calls, a connection each"
+    return Result(f"store write+read, {rows:,} rows, {'one session' if one_session else 'plain calls'}", ours, base,
+                  goal=GOAL, ours_label=f"PipelineStore save_dataframe + load_dataframe ({how})",
+                  baseline_label="raw DuckDB CREATE TABLE AS + con.sql().pl() on one connection",
                   note=f"{frame.width} mixed columns, ~10% nulls in 3; fresh file per repeat")
 
 
