@@ -1,11 +1,15 @@
-"""Shared fixtures: a store and a pipeline config whose storage lives under tmp_path."""
+"""Shared fixtures: a store and a pipeline config whose storage lives under tmp_path, and one golden build."""
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from usher_assets.config import DEFAULT_CONFIG_PATH, PipelineConfig
+from usher_assets.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, PipelineConfig
 from usher_assets.resources import PipelineResource
 from usher_assets.storage import PipelineStore
 from usher_assets.storage.io_manager import DuckDBIOManager
@@ -56,3 +60,40 @@ def resources(pipeline_config, pipeline_config_path) -> dict:
                                       lock_timeout=pipeline_config.storage.lock_timeout_seconds),
         "pipeline": PipelineResource(config_path=str(pipeline_config_path)),
     }
+
+
+def build_env(directory: Path, config_path: Path) -> dict:
+    """Environment for a CLI run: USHER_CONFIG plus a DAGSTER_HOME of its own under `directory`."""
+    home = directory / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return os.environ | {"USHER_CONFIG": str(config_path), "DAGSTER_HOME": str(home)}
+
+
+def materialize_everything(env: dict, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess:
+    """`dagster asset materialize` over every asset and chromosome, as the README says."""
+    args = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m", "usher_assets.definitions",
+            "--select", "*", "--partition-range", "1...MT"]
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def golden_build(tmp_path_factory) -> Path:
+    """One clean build of the whole pipeline on the bundled data, through the real CLI.
+
+    Tests that need a built pipeline clone it (clone_build) instead of computing it again: the
+    fingerprints hold file contents, not paths, so a clone reuses every checkpoint.
+    """
+    directory = tmp_path_factory.mktemp("golden")
+    result = materialize_everything(build_env(directory, write_config(directory)))
+    assert result.returncode == 0, result.stderr[-4000:]
+    return directory
+
+
+def clone_build(golden: Path, directory: Path) -> None:
+    """Copy the golden database and outputs into `directory` (config paths as write_config sets them)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("usher.duckdb", "usher.duckdb.wal"):
+        if (golden / name).exists():
+            shutil.copy2(golden / name, directory / name)
+    shutil.copytree(golden / "outputs", directory / "outputs", dirs_exist_ok=True)

@@ -5,6 +5,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from conftest import write_config
@@ -73,3 +74,11 @@ def test_postgres_materializations_carry_written_checkpoints(postgres_run):
     not_written = {name: values for name, values in postgres_run.checkpoints.items() if values != {"written"}}
     assert not not_written
     print(f"\nfull CLI run on PostgreSQL instance storage: {postgres_run.seconds:.1f} s")
+
+
+def test_two_clean_runs_give_byte_identical_candidates(golden_build, postgres_run):
+    # This run and the session's golden build both started from nothing, on different instance storage.
+    work = postgres_run.home.parent
+    assert (work / "outputs" / "candidates.tsv").read_bytes() == (golden_build / "outputs" / "candidates.tsv").read_bytes()
+    assert pl.read_parquet(work / "outputs" / "candidates.parquet").equals(
+        pl.read_parquet(golden_build / "outputs" / "candidates.parquet"))

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 import yaml
 
+from conftest import clone_build
 from usher_assets.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT
 from usher_assets.schemas import CHROMOSOME, HGNC_ID
 from usher_assets.storage import Checkpoint, PipelineStore, ProvenanceTracker
@@ -47,9 +48,13 @@ def recomputed_tables(before: dict[str, Checkpoint], after: dict[str, Checkpoint
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The whole pipeline built once; exac_pli reads a copy of the bundled file that tests may edit."""
+def built(golden_build, tmp_path_factory):
+    """A copy of the session's build; exac_pli reads a copy of the bundled file that tests may edit.
+
+    The copy has the same content, so the cloned checkpoints are reused as they are.
+    """
     directory = tmp_path_factory.mktemp("source_changes")
+    clone_build(golden_build, directory)
     shutil.copy2(PROJECT_ROOT / "data" / EXAC, directory / EXAC)
     raw = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
     raw["storage"] |= {"database": str(directory / "usher.duckdb"), "output_dir": str(directory / "outputs"),
@@ -61,8 +66,10 @@ def built(tmp_path_factory):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = os.environ | {"USHER_CONFIG": str(write_config(directory, "usher.yaml", raw)),
                         "DAGSTER_HOME": str(home)}
+    before = checkpoints(directory / "usher.duckdb")
     result = materialize_all(env)
     assert result.returncode == 0, result.stderr[-4000:]
+    assert recomputed_tables(before, checkpoints(directory / "usher.duckdb")) == set()
     return directory, env, raw
 
 
