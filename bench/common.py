@@ -11,7 +11,8 @@ from typing import Callable
 import numpy as np
 import polars as pl
 
-LIBRARIES = ("dagster", "dagster-duckdb", "duckdb", "polars", "pyarrow", "pandas")
+LIBRARIES = ("dagster", "dagster-duckdb", "dagster-duckdb-pandas", "dagster-duckdb-polars", "duckdb", "polars",
+             "pyarrow", "pandas")
 
 
 @dataclass

@@ -44,20 +44,20 @@ def materialize_seconds(assets: list, io_manager: dg.ConfigurableIOManager) -> f
     return seconds
 
 
-def stock_managers() -> dict[str, Callable[[str], dg.ConfigurableIOManager]]:
-    """dagster-duckdb's I/O managers that import with the installed versions (pandas first)."""
-    managers = {}
+def stock_managers() -> tuple[dict[str, Callable[[str], dg.ConfigurableIOManager]], list[str]]:
+    """dagster-duckdb's I/O managers that import with the installed versions, and those that do not."""
+    managers, missing = {}, []
     try:
         from dagster_duckdb_pandas import DuckDBPandasIOManager
         managers["DuckDBPandasIOManager"] = lambda db: DuckDBPandasIOManager(database=db)
-    except ImportError:
-        pass
+    except ImportError as exc:
+        missing.append(f"DuckDBPandasIOManager: not importable ({exc}); pip install dagster-duckdb-pandas")
     try:
         from dagster_duckdb_polars import DuckDBPolarsIOManager
         managers["DuckDBPolarsIOManager"] = lambda db: DuckDBPolarsIOManager(database=db)
-    except ImportError:
-        pass
-    return managers
+    except ImportError as exc:
+        missing.append(f"DuckDBPolarsIOManager: not importable ({exc}); pip install dagster-duckdb-polars")
+    return managers, missing
 
 
 def bench_io_managers(rows: int, repeats: int, workdir: Path | None = None) -> tuple[list[Result], list[str]]:
@@ -65,14 +65,15 @@ def bench_io_managers(rows: int, repeats: int, workdir: Path | None = None) -> t
     frame = mixed_frame(rows)
     pandas_frame = frame.to_pandas()  # outside the timing: the stock pandas manager gets pandas for free
     ours_assets = producer_consumer(frame, pl.DataFrame)
-    results, problems = [], []
+    managers, problems = stock_managers()
+    results = []
     with tempfile.TemporaryDirectory(dir=workdir, prefix="bench_io_") as tmp:
         counter = iter(range(10**6))
 
         def fresh() -> str:
             return str(Path(tmp) / f"db_{next(counter)}.duckdb")
 
-        for name, make in stock_managers().items():
+        for name, make in managers.items():
             is_pandas = "Pandas" in name
             stock_assets = producer_consumer(pandas_frame if is_pandas else frame,
                                              type(pandas_frame) if is_pandas else pl.DataFrame)

@@ -57,7 +57,9 @@ def render(results: list[Result], machine: dict[str, str], *, command: str, seco
         "",
         f"Written by `{command}` on {stamp} in {seconds:.0f} s. Ratios are ours / baseline, measured in the same "
         "process or run with ours and the baseline alternating; *min* compares the fastest repeats (least "
-        "disturbed by other load, and what a ratio goal is judged on), *median* the medians.",
+        "disturbed by other load, and what a ratio goal is judged on), *median* the medians. The machine may be "
+        "shared with other work: wide gaps between min and median mean the run was disturbed; rerun "
+        "`bench/run.py` (or `--only SECTION`) on a quiet machine before reading much into one figure.",
         "",
         table(results),
         "",
