@@ -5,6 +5,7 @@ frames only when the body runs) plus optional `config`, `pipeline`, `source_path
 """
 
 import inspect
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -180,7 +181,9 @@ def _check_results(context, spec: CheckpointedSpec):
 
 def _log_decisions(context, spec: CheckpointedSpec, keys: list, reasons: dict) -> None:
     if not reasons:
-        context.log.info(f"{spec.ref.label}: checkpoint reused ({len(keys)} slice(s)), body not run")
+        # Plain stderr, not an event: the materialization's `checkpoint: reused` already records it,
+        # and a log event costs ~10 ms a step, which a fully reused run would pay for every asset.
+        print(f"{spec.ref.label}: checkpoint reused ({len(keys)} slice(s)), body not run", file=sys.stderr)
         return
     by_reason: dict[str, list] = {}
     for key, reason in reasons.items():

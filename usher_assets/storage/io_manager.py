@@ -5,9 +5,7 @@ from functools import lru_cache
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 import polars as pl
-import pyarrow as pa
 
 from usher_assets.progress import LoggedProgress
 from usher_assets.storage.checkpoints import Checkpoint
@@ -48,6 +46,19 @@ def table_ref(asset_key: dg.AssetKey, definition_metadata: dict | None) -> Table
 
 def column_schema(columns: list[tuple[str, str]]) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name=n, type=t) for n, t in columns])
+
+
+def frame_kind(annotation: Any) -> str:
+    """`pandas`, `arrow` or `polars` (the default) for an input's type annotation.
+
+    Compared by module and name, so loading the definitions does not import pandas (a third of a second).
+    """
+    module, name = getattr(annotation, "__module__", ""), getattr(annotation, "__name__", "")
+    if module.startswith("pandas") and name == "DataFrame":
+        return "pandas"
+    if module.startswith("pyarrow") and name == "Table":
+        return "arrow"
+    return "polars"
 
 
 def summarize(statuses: list[str]) -> str:
@@ -144,7 +155,7 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
         return self.load_table(ref, partition, context.dagster_type.typing_type)
 
     def load_table(self, ref: TableRef, partition_key: str | None = None, as_type: Any = pl.DataFrame) -> Any:
-        kind = {pd.DataFrame: "pandas", pa.Table: "arrow"}.get(as_type, "polars")
+        kind = frame_kind(as_type)
         frame = self.store().load_dataframe(ref.table, schema=ref.schema, partition_key=partition_key, as_type=kind)
         if frame is None:
             where = ref.label if partition_key is None else ref.slice(partition_key).label
