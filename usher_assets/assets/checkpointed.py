@@ -124,7 +124,7 @@ def checkpointed_asset(*, group: str, code_version: str, sources: tuple[str, ...
 
 
 def _run(context: dg.AssetExecutionContext, config: CheckpointConfig, spec: CheckpointedSpec,
-         fn: Callable, params: list[str]) -> dg.Output:
+         fn: Callable, params: list[str]) -> dg.Output | dg.MaterializeResult:
     pipeline = context.resources.pipeline.config
     io_manager = context.resources.io_manager
     store = io_manager.store()
@@ -164,6 +164,11 @@ def _run(context: dg.AssetExecutionContext, config: CheckpointConfig, spec: Chec
     outcome = AssetOutcome(slices, provenance.to_dict() | {"metadata": plain_metadata(domain_metadata)},
                            description=(inspect.getdoc(fn) or "").split("\n")[0])
     data_version = dg.DataVersion(slices[0].fingerprint) if len(slices) == 1 else None
+    if not reasons:
+        # Nothing to write: record the materialization without a trip through handle_output (two
+        # events a step). The metadata is the I/O manager's own; downstream reads the stored table.
+        metadata = domain_metadata | io_manager.metadata_for(spec.ref, outcome)
+        return dg.MaterializeResult(metadata=metadata, data_version=data_version)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)  # data_version on Output is marked beta
         return dg.Output(outcome, metadata=domain_metadata, data_version=data_version)

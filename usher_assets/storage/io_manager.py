@@ -103,7 +103,7 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
         if len(written) > 1:
             saving.finish()
             context.log.info(f"{ref.label}: {len(written)} slices ({summarize([p.status for p in written])})")
-        context.add_output_metadata(self._metadata(ref, outcome))
+        context.add_output_metadata(self.metadata_for(ref, outcome))
 
     @staticmethod
     def _save(context, store, ref: TableRef, outcome: AssetOutcome, piece: SliceOutcome) -> None:
@@ -128,7 +128,8 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
                             provenance={"run_id": context.run_id, "asset_key": context.asset_key.to_user_string()})
 
     @staticmethod
-    def _metadata(ref: TableRef, outcome: AssetOutcome) -> dict:
+    def metadata_for(ref: TableRef, outcome: AssetOutcome) -> dict:
+        """Standard table metadata plus `fingerprint` and `checkpoint`, for written and reused slices alike."""
         checkpoints = [s.checkpoint for s in outcome.slices if s.checkpoint is not None]
         metadata: dict[str, Any] = {
             "dagster/table_name": f"{ref.schema}.{ref.table}",
