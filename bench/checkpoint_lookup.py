@@ -25,8 +25,10 @@ from usher_assets.storage.store import PipelineStore
 GOAL = 2.0
 SIZES = (10, 1_000, 10_000)
 SLICES = CHROMOSOMES[:8]
-GENES = CheckpointedSpec("genes", "sources", "1", (), (), ("scoring",), False)
-LAYER = CheckpointedSpec("layer", "evidence", "1", ("genes",), (), ("scoring",), True)
+GENES = CheckpointedSpec(name="genes", group="sources", code_version="1", upstream=(), sources=(),
+                         config_sections=("scoring",), partitioned=False)
+LAYER = CheckpointedSpec(name="layer", group="evidence", code_version="1", upstream=("genes",), sources=(),
+                         config_sections=("scoring",), partitioned=True)
 SPECS = {"genes": GENES, "layer": LAYER}
 
 

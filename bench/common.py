@@ -34,9 +34,10 @@ class Sample:
 class Result:
     """One row of RESULTS.md: ours against a baseline measured in the same process or run.
 
-    Ratios are ours/baseline of the fastest repeats (`ratio_min`: the least disturbed by other load on
-    the machine, and what a ratio goal is judged on) and of the medians. A row with an absolute goal
-    (`goal_unit` set, e.g. peak memory) is judged on the largest value of `ours` instead.
+    Repeats are paired (ours and the baseline back to back, the order alternating), so each repeat
+    gives a ratio ours/baseline; `ratio_min` and `ratio_median` are the least and the median of those,
+    and a ratio goal is judged on the median. A row with an absolute goal (`goal_unit` set, e.g. peak
+    memory) is judged on the largest value of `ours` instead.
     """
 
     benchmark: str
@@ -50,12 +51,16 @@ class Result:
     baseline_label: str = ""
 
     @property
+    def ratios(self) -> list[float]:
+        return [] if self.baseline is None else [o / b for o, b in zip(self.ours.values, self.baseline.values)]
+
+    @property
     def ratio_min(self) -> float | None:
-        return None if self.baseline is None else self.ours.min / self.baseline.min
+        return min(self.ratios) if self.ratios else None
 
     @property
     def ratio_median(self) -> float | None:
-        return None if self.baseline is None else self.ours.median / self.baseline.median
+        return statistics.median(self.ratios) if self.ratios else None
 
     @property
     def met(self) -> bool | None:
@@ -63,7 +68,7 @@ class Result:
             return None
         if self.goal_unit is not None:
             return max(self.ours.values) <= self.goal
-        return self.ratio_min <= self.goal
+        return self.ratio_median <= self.goal
 
 
 def time_call(fn: Callable[[], object]) -> float:

@@ -55,11 +55,13 @@ def render(results: list[Result], machine: dict[str, str], *, command: str, seco
     parts = [
         "# Benchmark results",
         "",
-        f"Written by `{command}` on {stamp} in {seconds:.0f} s. Ratios are ours / baseline, measured in the same "
-        "process or run with ours and the baseline alternating; *min* compares the fastest repeats (least "
-        "disturbed by other load, and what a ratio goal is judged on), *median* the medians. The machine may be "
-        "shared with other work: wide gaps between min and median mean the run was disturbed; rerun "
-        "`bench/run.py` (or `--only SECTION`) on a quiet machine before reading much into one figure.",
+        f"Written by `{command}` on {stamp} in {seconds:.0f} s. Each repeat runs ours and the baseline back to "
+        "back (the order alternating) in the same process or run and gives one ratio ours / baseline; the "
+        "ratio column shows the least and the median of those ratios, and a ratio goal is judged on the "
+        "median. The ours and baseline columns show the fastest and the median single measurement. The "
+        "machine may be shared with other work: a wide gap between min and median means the run was "
+        "disturbed; rerun `bench/run.py` (or `--only SECTION`) on a quiet machine before reading much into "
+        "one figure.",
         "",
         table(results),
         "",
