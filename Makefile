@@ -28,8 +28,13 @@ test: setup
 ui: setup
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
-bench: setup
-	$(BIN)/python bench/run.py
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $@
+
+# BENCH_ARGS=--quick for fewer repeats; results go to bench/RESULTS.md.
+bench: setup $(VENV)/.bench-installed
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .usher outputs .dagster_home

@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from usher_assets.config import canonical_hash
 from usher_assets.progress import LoggedProgress
 from usher_assets.storage.checkpoints import Checkpoint
 from usher_assets.storage.sql import TableRef
@@ -141,10 +142,12 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
         if len(outcome.slices) == 1:
             metadata["fingerprint"] = outcome.slices[0].fingerprint
         else:
-            metadata["fingerprint"] = dg.MetadataValue.json(
-                {s.partition_key: s.fingerprint for s in outcome.slices})
-            metadata["checkpoint_by_partition"] = dg.MetadataValue.json(
-                {s.partition_key: s.status for s in outcome.slices})
+            # Dagster copies this metadata into every partition's event: one hash, not 25-entry maps
+            # (each slice's own fingerprint is in _checkpoints and `usher-assets checkpoints list`).
+            metadata["fingerprint"] = canonical_hash({s.partition_key: s.fingerprint for s in outcome.slices})
+            if len({s.status for s in outcome.slices}) > 1:
+                metadata["checkpoint_by_partition"] = dg.MetadataValue.json(
+                    {s.partition_key: s.status for s in outcome.slices})
         return metadata
 
     def load_input(self, context: dg.InputContext) -> Any:
