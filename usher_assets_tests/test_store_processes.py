@@ -79,7 +79,7 @@ def test_reader_and_writer_processes_both_succeed(db_path, tmp_path):
     go = tmp_path / "go"
     rows, rounds = 200_000, 5
     writer = _python("store_worker.py", "write", db_path, go, rounds, rows, stderr=subprocess.PIPE)
-    reader = _python("store_worker.py", "read", db_path, go, rounds * 3, rows, stderr=subprocess.PIPE)
+    reader = _python("store_worker.py", "read", db_path, go, rounds, rows, stderr=subprocess.PIPE)
     time.sleep(0.5)  # both imported and waiting
     go.touch()
     results = {}
@@ -92,6 +92,7 @@ def test_reader_and_writer_processes_both_succeed(db_path, tmp_path):
     assert results["write"]["started"] < results["read"]["ended"]
     assert results["read"]["seen"], "the reader never saw a stored round"
     assert results["read"]["seen"] == sorted(results["read"]["seen"])
+    assert results["read"]["seen"][-1] == rounds - 1
     assert PipelineStore(db_path).get_checkpoint("shared").description == f"round {rounds - 1}"
 
 

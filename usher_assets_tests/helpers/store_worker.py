@@ -17,11 +17,14 @@ def main(mode: str, db_path: str, go_file: str, rounds: int, rows: int) -> None:
         time.sleep(0.005)
     started = time.time()
     seen = []
-    for n in range(rounds):
-        if mode == "write":
+    if mode == "write":
+        for n in range(rounds):
             frame = pl.DataFrame({"id": np.arange(rows), "round": np.full(rows, n)})
             store.save_dataframe(frame, "shared", f"round {n}")
-        else:
+    else:
+        # Read until the writer's last round shows up (bounded): the reader may win the lock often.
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and (not seen or seen[-1] < rounds - 1):
             frame = store.load_dataframe("shared")
             checkpoint = store.get_checkpoint("shared")
             if frame is not None:
@@ -29,6 +32,7 @@ def main(mode: str, db_path: str, go_file: str, rounds: int, rows: int) -> None:
                 assert frame["round"].n_unique() == 1 and frame.height == rows, frame.describe()
                 assert checkpoint is not None and checkpoint.row_count == rows
                 seen.append(int(frame["round"][0]))
+            time.sleep(0.01)
     print(json.dumps({"mode": mode, "started": started, "ended": time.time(), "seen": seen}), flush=True)
 
 
