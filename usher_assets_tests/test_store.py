@@ -382,3 +382,14 @@ def test_provenance_row_is_written_with_the_table(store):
         "genes", "run-1", "genes", "f1", 3)
     assert row["content_hash"] == store.get_checkpoint("genes").content_hash
     assert json.loads(row["steps"]) == [{"step": "x"}]
+
+
+def test_store_hold_creates_the_database_directory(tmp_path):
+    # What a pipeline run does first on a fresh clone, where .usher/ does not exist yet.
+    store = PipelineStore(tmp_path / "not" / "yet" / "usher.duckdb")
+    store.hold()
+    try:
+        store.save_dataframe(pl.DataFrame({"a": [1]}), "t")
+    finally:
+        store.release()
+    assert store.load_dataframe("t")["a"].to_list() == [1]

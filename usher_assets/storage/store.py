@@ -133,6 +133,7 @@ class PipelineStore:
             con.close()
 
     def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no .usher/ yet
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
         while True:
