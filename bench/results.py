@@ -56,7 +56,7 @@ BOUNDS = {
         "(`sum(hash(*COLUMNS(*)))` over the incoming frame, about 37 ms per million rows) and a second "
         "connection for the load (opening the file again, 15-20 ms plus a cold read). Both are fixed or "
         "linear and small; within one `store.session()`, which is how a pipeline run uses the store "
-        "(the I/O manager holds the database for the run), the ratio is 1.01-1.06x."),
+        "(the I/O manager holds the database for the run), the ratio is about 1.0-1.1x."),
     "checkpointed rerun of every asset (CLI), wall time": (
         "Dagster stores about 550 events for our run against 445 for the trivial graph: one "
         "ASSET_CHECK_EVALUATION_PLANNED, STEP_OUTPUT and ASSET_CHECK_EVALUATION per asset check (25 checks), "
