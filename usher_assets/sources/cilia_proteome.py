@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 
 from usher_assets.sources.formats import SourceFormatError
-from usher_assets.sources.lung_atlas import cell_number, cell_text, check_header_cells, read_sheet_rows
+from usher_assets.sources.lung_atlas import cell_number, cell_text, check_header_cells, data_rows, read_sheet_rows
 
 TIER_HEADERS = {
     1: ("Tier 1", ["Protein", "total spectral counts", "Identified in # experiments", "Uniprot accession number"]),
@@ -32,10 +32,7 @@ def _parse_tier(path: Path, tier: int, skipped: dict[str, int]) -> list[dict]:
     rows = read_sheet_rows(path, sheet)
     check_header_cells(path, sheet, rows, 1, header)
     records = []
-    for index, row in enumerate(rows[1:]):
-        line = index + 2
-        if all(cell == "" for cell in row[:len(header)]):
-            continue
+    for line, row in data_rows(rows, 1, len(header)):
         protein = cell_text(path, sheet, row[0], line, "Protein")
         if BAIT_MARKER in protein:
             skipped["bait_construct"] += 1

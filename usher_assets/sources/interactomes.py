@@ -10,7 +10,7 @@ import polars as pl
 
 from usher_assets.schemas import HGNC_ID
 from usher_assets.sources.formats import SourceFormatError, check_allowed, check_range, read_delimited
-from usher_assets.sources.lung_atlas import cell_number, cell_text, check_header_cells, read_sheet_rows
+from usher_assets.sources.lung_atlas import cell_number, cell_text, check_header_cells, data_rows, read_sheet_rows
 from usher_assets.sources.universe import map_to_universe
 
 BIOID_COLUMNS = {"Bait": "bait_symbol", "Prey": "prey_symbol", "Condition": "condition",
@@ -115,10 +115,7 @@ def parse_tap_ms_interactions(path: Path | str) -> pl.DataFrame:
     check_header_cells(path, TAP_MS_SHEET, rows, 1, TAP_MS_GROUP_LINE)
     check_header_cells(path, TAP_MS_SHEET, rows, 2, TAP_MS_HEADER)
     records = []
-    for index, row in enumerate(rows[2:]):
-        line = index + 3
-        if all(cell == "" for cell in row[:len(TAP_MS_HEADER)]):
-            continue
+    for line, row in data_rows(rows, 2, len(TAP_MS_HEADER)):
         record = {"protein_a_symbol": cell_text(path, TAP_MS_SHEET, row[0], line, "Protein A"),
                   "protein_b_symbol": cell_text(path, TAP_MS_SHEET, row[1], line, "Protein B")}
         for source, target in TAP_MS_NUMBERS.items():

@@ -3,7 +3,7 @@
 Also holds the strict worksheet reader the other spreadsheet parsers share.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -40,6 +40,13 @@ def read_sheet_rows(path: Path | str, sheet: str) -> list[list]:
     return workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
 
 
+def data_rows(rows: list[list], header_line: int, width: int) -> Iterator[tuple[int, list]]:
+    """(spreadsheet line, row) for every row below `header_line` whose first `width` cells are not all blank."""
+    for index, row in enumerate(rows[header_line:]):
+        if not all(cell == "" for cell in row[:width]):
+            yield index + header_line + 1, row
+
+
 def check_header_cells(path: Path, sheet: str, rows: list[list], line: int, expected: Sequence[str]) -> None:
     """Raise unless spreadsheet row `line` starts with the `expected` cell texts (extra cells are ignored)."""
     found = [str(cell).strip() for cell in rows[line - 1][:len(expected)]] if len(rows) >= line else []
@@ -68,10 +75,7 @@ def _parse_marker_sheet(path: Path, sheet: str, cell_type: str) -> pl.DataFrame:
     check_header_cells(path, sheet, rows, 1, [cell_type])
     check_header_cells(path, sheet, rows, 2, MARKER_HEADER)
     records = []
-    for index, row in enumerate(rows[2:]):
-        line = index + 3
-        if all(cell == "" for cell in row[:len(MARKER_HEADER)]):
-            continue
+    for line, row in data_rows(rows, 2, len(MARKER_HEADER)):
         record = {"gene_symbol": cell_text(path, sheet, row[0], line, "Gene"), "cell_type": cell_type}
         for source, target in MARKER_COLUMNS.items():
             record[target] = cell_number(path, sheet, row[MARKER_HEADER.index(source)], line, source)
