@@ -1,7 +1,6 @@
 """The whole pipeline on the bundled data, through the real `dagster asset materialize` CLI."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,29 +9,13 @@ import polars as pl
 import pytest
 import yaml
 
-from conftest import clone_build
-from usher_assets.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT
+from conftest import build_env, clone_build, write_config
+from usher_assets.config import PROJECT_ROOT
 from usher_assets.schemas import CHROMOSOMES
 from usher_assets.storage import PipelineStore, ProvenanceTracker
 
 pytestmark = pytest.mark.slow
 DAGSTER = Path(sys.executable).parent / "dagster"
-
-
-def make_workspace(directory: Path, **changes) -> dict:
-    """A config and a DAGSTER_HOME under `directory`; returns the environment for the CLI."""
-    directory.mkdir(parents=True, exist_ok=True)
-    raw = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
-    raw["storage"] |= {"database": str(directory / "usher.duckdb"), "output_dir": str(directory / "outputs"),
-                       "download_dir": str(directory / "downloads")}
-    for section, value in changes.items():
-        raw[section] = value
-    config = directory / "usher.yaml"
-    config.write_text(yaml.safe_dump(raw, sort_keys=False))
-    home = directory / "dagster_home"
-    home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return os.environ | {"USHER_CONFIG": str(config), "DAGSTER_HOME": str(home)}
 
 
 def materialize(env: dict, select: str = "*", *extra: str) -> subprocess.CompletedProcess:
@@ -53,7 +36,7 @@ def built(golden_build, tmp_path_factory):
     """A copy of the session's clean CLI build, which these tests may change."""
     directory = tmp_path_factory.mktemp("pipeline")
     clone_build(golden_build, directory)
-    return directory, make_workspace(directory)
+    return directory, build_env(directory, write_config(directory))
 
 
 def test_pipeline_exports_candidates_and_report_with_sidecars(built):
