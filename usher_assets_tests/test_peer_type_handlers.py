@@ -3,7 +3,7 @@
 Ported from dagster-io/dagster python_modules/dagster/dagster_tests/storage_tests/
 test_db_io_manager_type_handler.py. What this suite adds to the type-handler files: upper-case
 column names, a table name that differs from the loading asset's, and a partitioned downstream on
-another I/O manager (fs_io_manager) that must be handed exactly its own partition's 3 rows. The
+another I/O manager (the filesystem one) that must be handed exactly its own partition's 3 rows. The
 suite's two skipped tests (ops, assets) are covered by test_peer_scenarios.py. Every test runs on
 pandas, as the suite is written, and on polars, one of its DataFrameType values.
 """
@@ -30,7 +30,7 @@ def db(tmp_path):
 
 
 def downstream_of(lib, partitions_def, seen: list):
-    """A partitioned downstream stored by fs_io_manager, recording how many rows it was handed."""
+    """A partitioned downstream stored by the filesystem I/O manager, recording how many rows it was handed."""
 
     @dg.asset(partitions_def=partitions_def, key_prefix=[SCHEMA], ins={"df": dg.AssetIn([SCHEMA, TABLE])},
               io_manager_key="fs_io")
@@ -45,7 +45,7 @@ def value_config(value: str, **more) -> dict:
 
 
 def resources(db, lib) -> dict:
-    return {"io_manager": make_manager(db, lib), "fs_io": dg.fs_io_manager}
+    return {"io_manager": make_manager(db, lib), "fs_io": dg.FilesystemIOManager(base_dir=str(db.parent / "fs"))}
 
 
 def test_not_supported_type(db, lib):
