@@ -284,6 +284,27 @@ def test_multi_partitioned_asset_with_downstream_mapping(db, lib):
     assert seen == {"color": ["blue"] * 3 + ["red"] * 3, "time": {"2022-01-01"}}
 
 
+@peer_libs
+def test_unpartitioned_downstream_gets_every_stored_partition(db, lib):
+    """No peer test states it; DbIOManager maps an unpartitioned input to all upstream keys (`color in (...)`)."""
+    seen = {}
+
+    @dg.asset(partitions_def=dg.StaticPartitionsDefinition(["red", "yellow", "blue"]), key_prefix=["my_schema"],
+              metadata={"partition_expr": "color"})
+    def colours(context) -> lib.type:
+        return lib.build({"color": [context.partition_key] * 3, "b": [4, 5, 6]})
+
+    @dg.asset(key_prefix=["my_schema"])
+    def all_colours(colours: lib.type) -> None:
+        seen["color"] = sorted(lib.values(colours, "color"))
+
+    manager = make_manager(db, lib)
+    for key in ("red", "blue"):
+        dg.materialize([colours], partition_key=key, resources={"io_manager": manager})
+    dg.materialize([colours.to_source_asset(), all_colours], resources={"io_manager": manager})
+    assert seen == {"color": ["blue"] * 3 + ["red"] * 3}
+
+
 # --- errors the peer raises ---------------------------------------------------------------------------
 
 
