@@ -108,15 +108,16 @@ def _show(config, args) -> int:
 def _explain(config, args) -> int:
     from usher_assets.inspection.catalog import InspectionError, open_store
     from usher_assets.inspection.explain import explain_assets
-    from usher_assets.inspection.registry import registered_assets
+    from usher_assets.inspection.registry import load_definitions, registered_assets
     from usher_assets.inspection.render import explain_text
 
-    specs, run_configs = registered_assets()
-    unknown = [name for name in args.assets if name not in specs]
+    defs = load_definitions(getattr(args, "config", None))
+    names = registered_assets(defs)
+    unknown = [name for name in args.assets if name not in names]
     if unknown:
-        raise InspectionError(f"unknown asset(s) {', '.join(unknown)}; assets are: {', '.join(specs)}")
+        raise InspectionError(f"unknown asset(s) {', '.join(unknown)}; assets are: {', '.join(names)}")
     store = open_store(config) if config.database_path.is_file() else None
-    statuses = explain_assets(store, config, specs, run_configs, args.assets or None)
+    statuses = explain_assets(store, config, defs, args.assets or None)
     _emit(args, [s.as_dict() for s in statuses], explain_text(statuses))
     return 0
 

@@ -9,6 +9,8 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from usher_assets.storage.fingerprint import canonical_hash
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent / "default_config.yaml"
 CONFIG_ENV_VAR = "USHER_CONFIG"
@@ -143,18 +145,18 @@ class PipelineConfig(_Frozen):
         """SHA-256 of one section's canonical JSON, for fingerprints."""
         return canonical_hash(self.model_dump(mode="json")[section])
 
+    def open_store(self):
+        """The PipelineStore of this config's database file."""
+        from usher_assets.storage.store import PipelineStore
+
+        return PipelineStore(self.database_path, lock_timeout=self.storage.lock_timeout_seconds)
+
     def config_hash(self) -> str:
         """SHA-256 of the canonical JSON of the whole config, root excluded (it is where, not what)."""
         return canonical_hash(self.model_dump(mode="json", exclude={"root"}))
 
     def source_releases(self) -> dict[str, str | None]:
         return {key: (src.release if src else None) for key, src in self.sources.items()}
-
-
-def canonical_hash(value) -> str:
-    """SHA-256 of JSON with sorted keys and no whitespace: formatting never changes it."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 ScoringLayer = Literal["constraint", "expression", "localization", "annotation", "sensory_expression", "cilia_proximity"]

@@ -5,7 +5,7 @@ Checkpoints make it cheap: a slice whose sources, config and upstream content di
 
 import dagster as dg
 
-from usher_assets.assets.checkpointed import CHROMOSOME_PARTITIONS
+from usher_assets.assets.declare import CHROMOSOME_PARTITIONS
 
 WEEKLY_REFRESH_CRON = "0 3 * * 1"  # Mondays 03:00, before anyone reads the week's ranking
 RANGE_START_TAG = "dagster/asset_partition_range_start"

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from usher_assets.assets.checkpointed import checkpointed_asset
+from usher_assets.assets.declare import pipeline_asset
 from usher_assets.assets.sources import SOURCE_CODE_VERSION, _load
 
 SOURCES = {"group": "sources", "code_version": SOURCE_CODE_VERSION}
@@ -12,14 +12,14 @@ def _prefixed(prefix: str, report: dict) -> dict:
     return {f"{prefix}/{k}": v for k, v in report.items()}
 
 
-@checkpointed_asset(sources=("tissue_expression",), **SOURCES)
+@pipeline_asset(sources=("tissue_expression",), **SOURCES)
 def mouse_human_orthologs(source_paths):
     """One row per one-to-one mouse-human ortholog pair (TissueEnrich's Ensembl v91 table)."""
     frame = _load("orthologs:parse_mouse_human_orthologs")(source_paths["tissue_expression"])
     return frame, {"pairs": frame.height}
 
 
-@checkpointed_asset(sources=("hair_cell_expression", "hair_cell_design"), **SOURCES)
+@pipeline_asset(sources=("hair_cell_expression", "hair_cell_design"), **SOURCES)
 def hair_cell_expression(hgnc, gene_universe, mouse_human_orthologs, source_paths):
     """One row per human gene with a mouse ortholog measured in inner-ear hair cells (Scheffer 2015):
     mean CPM in hair and surrounding cells, log2 fold change and enriched organ/age groups."""
@@ -33,7 +33,7 @@ def hair_cell_expression(hgnc, gene_universe, mouse_human_orthologs, source_path
                    **_prefixed("mapping", report)}
 
 
-@checkpointed_asset(sources=("cilia_proteome",), **SOURCES)
+@pipeline_asset(sources=("cilia_proteome",), **SOURCES)
 def cilia_proteome(hgnc, gene_universe, mouse_human_orthologs, source_paths):
     """One row per human gene whose mouse protein the cilia-APEX proteome found (Mick 2015): tier, spectra."""
     proteins, skipped = _load("cilia_proteome:parse_cilia_proteome")(source_paths["cilia_proteome"])
@@ -43,7 +43,7 @@ def cilia_proteome(hgnc, gene_universe, mouse_human_orthologs, source_paths):
     return human, {"proteins": proteins.height, **_prefixed("parse", skipped), **_prefixed("mapping", report)}
 
 
-@checkpointed_asset(sources=("centrosome_cilium_interactome",), **SOURCES)
+@pipeline_asset(sources=("centrosome_cilium_interactome",), **SOURCES)
 def centrosome_cilium_interactome(hgnc, gene_universe, source_paths):
     """One row per BioID bait-prey-condition record at the centrosome-cilium interface (Gupta 2015), SAINT-scored."""
     edges = _load("interactomes:parse_bioid_interactions")(source_paths["centrosome_cilium_interactome"])
@@ -51,7 +51,7 @@ def centrosome_cilium_interactome(hgnc, gene_universe, source_paths):
     return mapped, _prefixed("mapping", report)
 
 
-@checkpointed_asset(sources=("ciliary_interactome",), **SOURCES)
+@pipeline_asset(sources=("ciliary_interactome",), **SOURCES)
 def ciliary_interactome(hgnc, gene_universe, source_paths):
     """One row per significant TAP-MS interaction of ciliary proteins (Boldt 2016), socioaffinity-scored."""
     edges = _load("interactomes:parse_tap_ms_interactions")(source_paths["ciliary_interactome"])

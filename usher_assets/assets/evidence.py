@@ -6,9 +6,7 @@ at a time; a slice whose content did not change is left untouched.
 
 import polars as pl
 
-from usher_assets.assets import cell_sources as _cell_sources  # noqa: F401 - registers the upstream assets first
-from usher_assets.assets import sources as _sources  # noqa: F401
-from usher_assets.assets.checkpointed import checkpointed_asset
+from usher_assets.assets.declare import pipeline_asset
 from usher_assets.schemas import CHROMOSOME, HGNC_ID
 
 EVIDENCE = {"group": "evidence", "partitioned": True}
@@ -28,7 +26,7 @@ def _by_chromosome(layer: pl.DataFrame, universe: pl.DataFrame, mapping: dict) -
     return frame, metadata
 
 
-@checkpointed_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **EVIDENCE)
 def constraint_evidence(gene_universe, exac_pli, loftool, gnomad_constraint, pipeline):
     """One row per gene: LoF constraint (ExAC pLI, LoFtool; gnomAD pLI/LOEUF when configured), rank-scored."""
     from usher_assets.evidence.constraint import constraint_layer
@@ -39,7 +37,7 @@ def constraint_evidence(gene_universe, exac_pli, loftool, gnomad_constraint, pip
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@checkpointed_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **EVIDENCE)
 def expression_evidence(gene_universe, tissue_expression, gtex_median_tpm, hpa_normal_tissue, pipeline):
     """One row per gene: expression in ciliated and sensory tissues and tissue specificity (HPA, GTEx)."""
     from usher_assets.evidence.expression import expression_layer
@@ -51,7 +49,7 @@ def expression_evidence(gene_universe, tissue_expression, gtex_median_tpm, hpa_n
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@checkpointed_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **EVIDENCE)
 def localization_evidence(gene_universe, hpa_subcellular):
     """One row per gene: HPA subcellular locations at cilia or their base, weighted by reliability."""
     from usher_assets.evidence.localization import localization_layer
@@ -61,7 +59,7 @@ def localization_evidence(gene_universe, hpa_subcellular):
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@checkpointed_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **EVIDENCE)
 def annotation_evidence(gene_universe, go_annotations, go_terms, go_parents):
     """One row per gene: Gene Ontology cilia annotation (graph-propagated), cilia gene groups, annotation depth."""
     from usher_assets.evidence.annotation import annotation_layer
@@ -71,7 +69,7 @@ def annotation_evidence(gene_universe, go_annotations, go_terms, go_parents):
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@checkpointed_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **EVIDENCE)
 def sensory_expression_evidence(gene_universe, hair_cell_expression, ciliated_cell_markers):
     """One row per gene: enrichment in inner-ear hair cells over surrounding cells, and in lung ciliated cells."""
     from usher_assets.evidence.sensory_expression import sensory_expression_layer
@@ -81,7 +79,7 @@ def sensory_expression_evidence(gene_universe, hair_cell_expression, ciliated_ce
     return _by_chromosome(layer, gene_universe, {})
 
 
-@checkpointed_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **EVIDENCE)
 def cilia_proximity_evidence(gene_universe, cilia_proteome, centrosome_cilium_interactome,
                              centrosome_cilium_screen, ciliary_interactome, ciliaminer):
     """One row per gene: cilia proteome membership, BioID proximity to cilium-interface baits, screen hits

@@ -23,7 +23,9 @@ def export_candidates(gene_scores: pl.DataFrame, validation: dict, pipeline) -> 
     table = candidate_table(gene_scores)
     out = pipeline.output_dir
     out.mkdir(parents=True, exist_ok=True)
-    provenance = ProvenanceTracker.from_config(pipeline, asset_key="candidates")
+    from usher_assets.assets.declare import pipeline_provenance
+
+    provenance = ProvenanceTracker(asset_key="candidates", **pipeline_provenance(pipeline))
     provenance.step("export", rows=table.height, columns=table.columns)
     written = {}
     for name, write in (("candidates.parquet", table.write_parquet),

@@ -2,8 +2,7 @@
 
 import polars as pl
 
-from usher_assets.assets import evidence as _evidence  # noqa: F401 - registers the layers first
-from usher_assets.assets.checkpointed import SPECS, checkpointed_asset
+from usher_assets.assets.declare import pipeline_asset
 from usher_assets.assets.exports import export_candidates, exported_files
 from usher_assets.schemas import CHROMOSOME, ENSEMBL_GENE_ID, GENE_SYMBOL, HGNC_ID
 
@@ -60,18 +59,17 @@ def validation_for(gene_scores: pl.DataFrame, pipeline, gene_universe, ciliamine
     return validate_ranking(layers, weights, gene_universe, ciliaminer)
 
 
-def build_scoring_assets():
-    """Scoring reads every evidence layer defined so far, so it is built after them."""
-    layer_assets = tuple(a for a in LAYER_ASSETS.values() if a in SPECS)
+def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.values())):
+    """Scoring reads the given evidence layers (by default every layer the pipeline defines)."""
 
-    @checkpointed_asset(group="scoring", code_version="1", config_sections=("scoring",),
+    @pipeline_asset(group="scoring", code_version="1", config_sections=("scoring",),
                         upstream=("gene_universe", *layer_assets))
     def gene_scores(pipeline, **inputs):
         """One row per protein-coding gene: layer scores, NULL-aware weighted composite, evidence count, tier, rank."""
         universe = inputs.pop("gene_universe")
         return _scores(universe, pipeline, inputs)
 
-    @checkpointed_asset(group="scoring", code_version="1", config_sections=("scoring",))
+    @pipeline_asset(group="scoring", code_version="1", config_sections=("scoring",))
     def ranking_validation(gene_scores, gene_universe, ciliaminer, pipeline):
         """One row per known Usher gene and negative control: its rank and percentile (validation, never a feature)."""
         from usher_assets.scoring.validation import validation_metadata
@@ -90,7 +88,7 @@ def build_scoring_assets():
         return known, metadata
 
     # Not the storage section: where the exports go is checked by `outputs` (a missing file reruns it).
-    @checkpointed_asset(group="report", code_version="2", config_sections=("scoring",),
+    @pipeline_asset(group="report", code_version="2", config_sections=("scoring",),
                         kinds=("polars", "duckdb", "html"), outputs=exported_files)
     def candidates(gene_scores, gene_universe, ciliaminer, pipeline):
         """One row per gene, best first: rank, IDs, composite score, tier, evidence count and layer scores."""

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from usher_assets.assets.checkpointed import checkpointed_asset
-from usher_assets.checks import TableCheck, id_checks
+from usher_assets.assets.declare import pipeline_asset
+from usher_assets.storage.table_checks import TableCheck, id_checks
 from usher_assets.schemas import ENSEMBL_GENE_ID, ENTREZ_ID, GENE_SYMBOL, HGNC_ID
 
 SOURCE_CODE_VERSION = "1"
@@ -96,11 +96,11 @@ def source_asset(table: SourceTable, *, needs_universe: bool = True):
             return body(None, None, source_paths, pipeline)
     fn.__name__ = table.name
     fn.__doc__ = table.description
-    return checkpointed_asset(group="sources", code_version=SOURCE_CODE_VERSION, sources=table.keys,
+    return pipeline_asset(group="sources", code_version=SOURCE_CODE_VERSION, sources=table.keys,
                               checks=table.checks)(fn)
 
 
-@checkpointed_asset(group="sources", code_version=SOURCE_CODE_VERSION, sources=("hgnc",),
+@pipeline_asset(group="sources", code_version=SOURCE_CODE_VERSION, sources=("hgnc",),
                     checks=id_checks(HGNC_ID))
 def hgnc(source_paths, pipeline):
     """One row per HGNC gene record (all locus groups): IDs, symbols, aliases, previous symbols, gene groups."""
@@ -108,7 +108,7 @@ def hgnc(source_paths, pipeline):
     return frame, {"rows_kept": frame.height, "release": pipeline.sources["hgnc"].release}
 
 
-@checkpointed_asset(group="sources", code_version=SOURCE_CODE_VERSION,
+@pipeline_asset(group="sources", code_version=SOURCE_CODE_VERSION,
                     checks=(*id_checks(HGNC_ID), TableCheck("unique", (GENE_SYMBOL,))))
 def gene_universe(hgnc):
     """One row per HGNC approved protein-coding gene: stable IDs, chromosome, aliases and previous symbols."""

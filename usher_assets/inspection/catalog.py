@@ -25,7 +25,7 @@ def open_store(config: PipelineConfig) -> PipelineStore:
     if not path.is_file():
         raise InspectionError(f"no database at {path}: nothing was materialized with this config yet; "
                               "run `make run` first, or pass --config with the config you ran")
-    return PipelineStore.from_config(config)
+    return config.open_store()
 
 
 def resolve_table(store: PipelineStore, name: str) -> TableRef:
@@ -144,7 +144,7 @@ def export_table(store: PipelineStore, ref: TableRef, path: Path, config: Pipeli
     if not store.table_exists(ref.table, schema=ref.schema):
         raise InspectionError(f"table {ref.label} is not stored (only its checkpoint is left); "
                               "materialize it again before exporting")
-    provenance = ProvenanceTracker.from_config(config, asset_key=ref.table)
+    provenance = ProvenanceTracker()
     provenance.step("export", tool="usher-assets checkpoints export", table=ref.label, path=str(path))
     try:
         with store.session(), store.connect() as con:

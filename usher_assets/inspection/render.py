@@ -58,8 +58,11 @@ def explain_text(statuses: list) -> str:
         for piece in status.slices:
             groups.setdefault((piece.status, piece.reasons), []).append(piece.partition_key)
         label = status.table + (f" [{len(status.slices)} slices]" if status.partitioned else "")
-        verdict = "recompute" if status.recomputes else "reuse"
-        if not status.recomputes and status.upstream_recomputing:
+        verdict = status.status
+        if verdict == "conditional":
+            verdict = (f"reuse unless upstream {', '.join(status.upstream_recomputing)} changes its content "
+                       "when it recomputes")
+        elif not status.recomputes and status.upstream_recomputing:
             verdict += (f" for now: upstream {', '.join(status.upstream_recomputing)} recomputes first, "
                         "and this reruns only if that changes its content")
         lines.append(f"{label}: {verdict}")
@@ -71,7 +74,9 @@ def explain_text(statuses: list) -> str:
                 indent = "        "
             lines += [indent + reason for reason in reasons]
     recomputing = sum(s.recomputes for s in statuses)
-    lines.append(f"{recomputing} of {len(statuses)} asset(s) would recompute")
+    conditional = sum(s.status == "conditional" for s in statuses)
+    lines.append(f"{recomputing} of {len(statuses)} asset(s) would recompute"
+                 + (f"; {conditional} more only if an upstream recompute changes its content" if conditional else ""))
     return "\n".join(lines)
 
 

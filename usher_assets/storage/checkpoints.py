@@ -17,9 +17,12 @@ CREATE TABLE IF NOT EXISTS main._checkpoints (
     fingerprint_parts VARCHAR,           -- JSON: part name -> hash
     content_hash VARCHAR NOT NULL,
     columns VARCHAR NOT NULL,            -- JSON: [[name, type], ...]
-    run_id VARCHAR
+    run_id VARCHAR,
+    slice_where VARCHAR                  -- SQL predicate selecting the slice's rows; NULL for a whole table
 )
 """
+# A file written before slices were selected by predicate gains the column (new columns go at the end).
+CHECKPOINTS_MIGRATION = "ALTER TABLE main._checkpoints ADD COLUMN IF NOT EXISTS slice_where VARCHAR"
 
 PROVENANCE_DDL = """
 CREATE TABLE IF NOT EXISTS main._provenance (
@@ -64,11 +67,11 @@ CREATE TABLE IF NOT EXISTS main._check_results (
 )
 """
 
-BOOKKEEPING_DDL = (CHECKPOINTS_DDL, PROVENANCE_DDL, FILE_HASHES_DDL, CHECK_RESULTS_DDL)
+BOOKKEEPING_DDL = (CHECKPOINTS_DDL, CHECKPOINTS_MIGRATION, PROVENANCE_DDL, FILE_HASHES_DDL, CHECK_RESULTS_DDL)
 
 CHECKPOINT_COLUMNS = (
     "schema_name", "table_name", "partition_key", "created_at", "row_count", "description",
-    "fingerprint", "fingerprint_parts", "content_hash", "columns", "run_id",
+    "fingerprint", "fingerprint_parts", "content_hash", "columns", "run_id", "slice_where",
 )
 
 
@@ -87,6 +90,7 @@ class Checkpoint:
     columns: list[tuple[str, str]]
     fingerprint_parts: dict[str, str] = field(default_factory=dict)
     run_id: str | None = None
+    slice_where: str | None = None
 
     @classmethod
     def from_row(cls, row: tuple) -> "Checkpoint":
@@ -103,6 +107,7 @@ class Checkpoint:
             content_hash=values["content_hash"],
             columns=[tuple(c) for c in json.loads(values["columns"])],
             run_id=values["run_id"],
+            slice_where=values.get("slice_where"),
         )
 
     def as_dict(self) -> dict:
@@ -118,4 +123,5 @@ class Checkpoint:
             "content_hash": self.content_hash,
             "columns": [list(c) for c in self.columns],
             "run_id": self.run_id,
+            "slice_where": self.slice_where,
         }

@@ -1,65 +1,34 @@
-"""DuckDBIOManager: asset context -> TableRef -> PipelineStore call, plus standard metadata."""
+"""DuckDBIOManager: dagster-duckdb's conventions on a store that checkpoints every table and partition slice.
+
+Context -> StoredAsset (schema, table, slices) -> PipelineStore call, plus metadata. The skip itself lives
+in the `checkpointed` decorator; a plain asset or op output is stored with a fingerprint of what the
+manager can see (asset, partition, code version, run config, upstream content).
+"""
 
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import dagster as dg
-import polars as pl
+from pydantic import Field
 
-from usher_assets.config import canonical_hash
-from usher_assets.progress import LoggedProgress
 from usher_assets.storage.checkpoints import Checkpoint
+from usher_assets.storage.dependencies import StoredAsset, asset_fingerprints, schema_for, stored_asset
+from usher_assets.storage.fingerprint import Fingerprint, canonical_hash, make_fingerprint
+from usher_assets.storage.partitions import slices_for
 from usher_assets.storage.sql import TableRef
 from usher_assets.storage.store import PipelineStore
+from usher_assets.storage.type_handlers import handler_for_type, handler_for_value
 
 
 @dataclass
-class SliceOutcome:
-    """One table or partition slice of a checkpointed asset: a frame to write, or a reused checkpoint."""
+class CheckpointedOutput:
+    """What the checkpointed decorator hands the manager: the frame to store and each slice's fingerprint."""
 
-    partition_key: str | None
-    fingerprint: str
-    fingerprint_parts: dict[str, str]
-    frame: Any = None
-    checkpoint: Checkpoint | None = None
-    status: str = "reused"  # reused | written | unchanged
-
-
-@dataclass
-class AssetOutcome:
-    """What a checkpointed asset hands its I/O manager: every slice and the provenance record."""
-
-    slices: list[SliceOutcome]
+    frame: Any
+    fingerprints: dict[str | None, Fingerprint]
     provenance: dict = field(default_factory=dict)
     description: str | None = None
-
-
-def table_ref(asset_key: dg.AssetKey, definition_metadata: dict | None) -> TableRef:
-    """Schema from the asset's declared table name (its group), else the key prefix, else `main`."""
-    declared = (definition_metadata or {}).get("dagster/table_name")
-    if declared:
-        schema, _, table = str(declared).partition(".")
-        return TableRef(schema, table)
-    path = asset_key.path
-    return TableRef(path[0] if len(path) > 1 else "main", path[-1])
-
-
-def column_schema(columns: list[tuple[str, str]]) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name=n, type=t) for n, t in columns])
-
-
-def frame_kind(annotation: Any) -> str:
-    """`pandas`, `arrow` or `polars` (the default) for an input's type annotation.
-
-    Compared by module and name, so loading the definitions does not import pandas (a third of a second).
-    """
-    module, name = getattr(annotation, "__module__", ""), getattr(annotation, "__name__", "")
-    if module.startswith("pandas") and name == "DataFrame":
-        return "pandas"
-    if module.startswith("pyarrow") and name == "Table":
-        return "arrow"
-    return "polars"
 
 
 def summarize(statuses: list[str]) -> str:
@@ -69,100 +38,164 @@ def summarize(statuses: list[str]) -> str:
     return "mixed: " + ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
-@lru_cache(maxsize=8)
-def _store(database: str, lock_timeout: float) -> PipelineStore:
+def column_schema(columns: list[tuple[str, str]], described: dg.TableSchema | None = None) -> dg.TableSchema:
+    """The stored columns, with the descriptions the asset declares in its own dagster/column_schema."""
+    notes = {c.name: c.description for c in (described.columns if described else [])}
+    return dg.TableSchema(columns=[dg.TableColumn(name=n, type=t, description=notes.get(n)) for n, t in columns])
+
+
+@lru_cache(maxsize=16)
+def _store(database: str, lock_timeout: float, config: tuple) -> PipelineStore:
     # One store object per file and process, so bookkeeping DDL runs once, not per call.
-    return PipelineStore(database, lock_timeout=lock_timeout)
+    return PipelineStore(database, lock_timeout=lock_timeout, connection_config=dict(config))
 
 
 class DuckDBIOManager(dg.ConfigurableIOManager):
-    """Stores every asset as a DuckDB table with a checkpoint and provenance row per write."""
+    """Stores assets and op outputs as DuckDB tables, each table or partition slice with a checkpoint and provenance.
 
-    database: str
-    lock_timeout: float = 120.0
+    Schema: asset metadata `schema`, else this manager's `schema`, else the key prefix, else `public`.
+    Partitions are slices selected by `partition_expr` metadata (a column or SQL expression; a dict per
+    dimension for multi-partitions), or kept in a `partition_key` column when none is given.
+    """
+
+    database: str = Field(description="Path to the DuckDB database file.")
+    schema_: str | None = Field(default=None, alias="schema", description="Schema for tables that name none.")
+    connection_config: dict[str, Any] = Field(
+        default={}, description="DuckDB connection settings, as in dagster-duckdb (https://duckdb.org/docs/configuration).")
+    lock_timeout: float = Field(default=120.0, description="Seconds to wait for another process's lock on the file.")
 
     def store(self) -> PipelineStore:
-        return _store(self.database, self.lock_timeout)
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        # One open database for the run (or, on the multiprocess executor, for the step's process).
-        self.store().hold()
+        return _store(self.database, self.lock_timeout, tuple(sorted(self.connection_config.items())))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.store().release()
 
+    # -- where things go -------------------------------------------------------------
+
+    def target_for_output(self, context: dg.OutputContext) -> StoredAsset:
+        metadata = dict(context.definition_metadata or {})
+        if context.has_asset_key:
+            partitions_def = context.asset_partitions_def if context.has_asset_partitions else None
+            return stored_asset(context.asset_key, metadata, partitions_def, self.schema_)
+        # An op output: table named by its metadata or the output, as dagster-duckdb does.
+        table = str(metadata.get("table") or context.name)
+        schema = schema_for([table], metadata, self.schema_)
+        return StoredAsset(dg.AssetKey([context.step_key, context.name]), TableRef(schema, table))
+
+    # -- writing ---------------------------------------------------------------------
+
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        ref = table_ref(context.asset_key, context.definition_metadata)
-        store = self.store()
-        outcome = obj if isinstance(obj, AssetOutcome) else self._plain_outcome(context, obj)
-        written = [p for p in outcome.slices if p.frame is not None]
-        saving = LoggedProgress(context.log, f"{ref.label}: saving", sum(len(p.frame) for p in written))
-        with store.session():
-            for piece in written:
-                self._save(context, store, ref, outcome, piece)
-                saving.advance(len(piece.frame))
-        if len(written) > 1:
-            saving.finish()
-            context.log.info(f"{ref.label}: {len(written)} slices ({summarize([p.status for p in written])})")
-        context.add_output_metadata(self.metadata_for(ref, outcome))
-
-    @staticmethod
-    def _save(context, store, ref: TableRef, outcome: AssetOutcome, piece: SliceOutcome) -> None:
-        piece.checkpoint, wrote = store.save_if_changed(
-            piece.frame, ref.table, outcome.description, schema=ref.schema,
-            partition_key=piece.partition_key, fingerprint=piece.fingerprint,
-            fingerprint_parts=piece.fingerprint_parts,
-            provenance=outcome.provenance | {"fingerprint": piece.fingerprint},
-            run_id=context.run_id)
-        piece.status = "written" if wrote else "unchanged"
-        if piece.partition_key is None:
-            context.log.info(f"{ref.label}: {piece.status}, {piece.checkpoint.row_count:,} rows")
-
-    def _plain_outcome(self, context: dg.OutputContext, obj: Any) -> AssetOutcome:
-        # An asset outside the checkpointed decorator: store it, with no fingerprint to skip on.
-        keys = context.asset_partition_keys if context.has_asset_partitions else [None]
-        if len(keys) > 1:
+        target = self.target_for_output(context)
+        where = target.key.to_user_string()
+        if obj is None:
             raise dg.DagsterInvariantViolationError(
-                f"{context.asset_key.to_user_string()}: a plain asset can store one partition per run; "
-                "use the checkpointed_asset decorator for partition ranges")
-        return AssetOutcome([SliceOutcome(keys[0], "", {}, frame=obj, status="written")],
-                            provenance={"run_id": context.run_id, "asset_key": context.asset_key.to_user_string()})
+                f"{where}: unexpected None output. If None is intentional, annotate the function with '-> None'")
+        keys = list(map(str, context.asset_partition_keys)) if context.has_asset_partitions else None
+        checkpointed = obj if isinstance(obj, CheckpointedOutput) else None
+        frame = checkpointed.frame if checkpointed else obj
+        handler_for_value(frame, where)  # an unsupported type fails here, named, before anything is written
+        fingerprints = checkpointed.fingerprints if checkpointed else self._plain_fingerprints(context, target, keys)
+        provenance = checkpointed.provenance if checkpointed else {"run_id": context.run_id, "asset_key": where}
+        saved = self.store().save(
+            frame, target.ref, target.slices(keys),
+            {k: (fp.value, fp.parts) for k, fp in fingerprints.items()},
+            description=checkpointed.description if checkpointed else None,
+            provenance=provenance | {"code_version": _code_version(context)}, run_id=context.run_id)
+        statuses = ["written" if wrote else "unchanged" for _, wrote in saved]
+        checkpoints = [c for c, _ in saved]
+        context.log.info(f"{target.ref.label}: {summarize(statuses)}, {sum(c.row_count for c in checkpoints):,} rows"
+                         + (f" in {len(saved)} slices" if keys else ""))
+        context.add_output_metadata(self.metadata_for(target.ref, checkpoints, statuses,
+                                                      context.definition_metadata.get("dagster/column_schema")))
+        if keys and len(keys) > 1 and context.has_asset_key:
+            for checkpoint, status in zip(checkpoints, statuses):
+                context.step_context.add_asset_metadata(partition_metadata(checkpoint, status),
+                                                        asset_key=context.asset_key,
+                                                        partition_key=checkpoint.partition_key)
+
+    def _plain_fingerprints(self, context: dg.OutputContext, target: StoredAsset,
+                            keys: list[str] | None) -> dict[str | None, Fingerprint]:
+        step = context.step_context if context.has_asset_key else None
+        run_config = _op_config(context)
+        if step is None:
+            base = {"asset": [target.ref.schema, target.ref.table, None], "run_config": run_config,
+                    "code_version": _code_version(context)}
+            return {k: make_fingerprint(base | {"asset": [target.ref.schema, target.ref.table, k]})
+                    for k in (keys or [None])}
+        graph = step.job_def.asset_layer.asset_graph
+        fingerprints = asset_fingerprints(self.store(), graph, context.asset_key, keys, run_config=run_config,
+                                          default_schema=self.schema_, instance=step.instance)
+        return dict(zip(keys or [None], fingerprints))
 
     @staticmethod
-    def metadata_for(ref: TableRef, outcome: AssetOutcome) -> dict:
-        """Standard table metadata plus `fingerprint` and `checkpoint`, for written and reused slices alike."""
-        checkpoints = [s.checkpoint for s in outcome.slices if s.checkpoint is not None]
+    def metadata_for(ref: TableRef, checkpoints: list[Checkpoint], statuses: list[str],
+                     described: dg.TableSchema | None = None) -> dict:
+        """Standard table metadata plus `checkpoint` and `fingerprint`, for written and reused slices alike."""
         metadata: dict[str, Any] = {
             "dagster/table_name": f"{ref.schema}.{ref.table}",
             "dagster/row_count": sum(c.row_count for c in checkpoints),
-            "checkpoint": summarize([s.status for s in outcome.slices]),
+            "checkpoint": summarize(statuses),
         }
         if checkpoints:
-            metadata["dagster/column_schema"] = column_schema(checkpoints[0].columns)
-        if len(outcome.slices) == 1:
-            metadata["fingerprint"] = outcome.slices[0].fingerprint
-        else:
-            # Dagster copies this metadata into every partition's event: one hash, not 25-entry maps
-            # (each slice's own fingerprint is in _checkpoints and `usher-assets checkpoints list`).
-            metadata["fingerprint"] = canonical_hash({s.partition_key: s.fingerprint for s in outcome.slices})
-            if len({s.status for s in outcome.slices}) > 1:
-                metadata["checkpoint_by_partition"] = dg.MetadataValue.json(
-                    {s.partition_key: s.status for s in outcome.slices})
+            metadata["dagster/column_schema"] = column_schema(checkpoints[0].columns, described)
+        if len(checkpoints) == 1:
+            metadata["fingerprint"] = checkpoints[0].fingerprint or ""
+        elif checkpoints:
+            # A range run's partitions each carry their own figures (partition_metadata); this is the whole.
+            metadata["fingerprint"] = canonical_hash({c.partition_key: c.fingerprint for c in checkpoints})
+            metadata["partitions"] = len(checkpoints)
         return metadata
+
+    # -- reading ---------------------------------------------------------------------
 
     def load_input(self, context: dg.InputContext) -> Any:
         upstream = context.upstream_output
-        ref = table_ref(upstream.asset_key, upstream.definition_metadata)
-        partition = None
-        if context.has_asset_partitions and len(context.asset_partition_keys) == 1:
-            partition = context.asset_partition_keys[0]
-        return self.load_table(ref, partition, context.dagster_type.typing_type)
+        target = self.target_for_output(upstream)
+        where = context.asset_key.to_user_string() if context.has_asset_key else target.ref.label
+        handler = handler_for_type(context.dagster_type.typing_type, f"input {context.name!r} ({where})")
+        keys = list(map(str, context.asset_partition_keys)) if context.has_asset_partitions else None
+        if keys is not None and target.partitions_def is None:
+            target = StoredAsset(target.key, target.ref, context.asset_partitions_def,
+                                 (upstream.definition_metadata or {}).get("partition_expr"))
+        columns = (context.definition_metadata or {}).get("columns")
+        return handler.from_arrow(self.load_slices(target, keys, columns, where))
 
-    def load_table(self, ref: TableRef, partition_key: str | None = None, as_type: Any = pl.DataFrame) -> Any:
-        kind = frame_kind(as_type)
-        frame = self.store().load_dataframe(ref.table, schema=ref.schema, partition_key=partition_key, as_type=kind)
-        if frame is None:
-            where = ref.label if partition_key is None else ref.slice(partition_key).label
+    def load_slices(self, target: StoredAsset, keys: list[str] | None, columns: list[str] | None, where: str):
+        """Arrow rows of exactly the given partitions (all rows for an unpartitioned table).
+
+        No partitions (a self-dependent asset's first partition) gives an empty table with the stored
+        columns, or none if nothing is stored yet; a missing table otherwise is an error.
+        """
+        slices = slices_for(target.partitions_def, keys, target.partition_expr, where) if keys is not None else None
+        table = self.store().load(target.ref, slices, columns=columns)
+        if table is None:
+            if keys == []:
+                import pyarrow as pa
+
+                return pa.table({})
             raise dg.DagsterInvariantViolationError(
-                f"{self.database}: no stored table {where}; materialize its asset first")
-        return frame
+                f"{self.database}: no stored table {target.ref.label} for {where}; materialize "
+                f"{target.key.to_user_string()} first")
+        return table
+
+
+def partition_metadata(checkpoint: Checkpoint, status: str) -> dict:
+    """What one partition's materialization shows in a range run: its own rows, status and fingerprint."""
+    return {"dagster/row_count": checkpoint.row_count, "checkpoint": status,
+            "fingerprint": checkpoint.fingerprint or ""}
+
+
+def _code_version(context: dg.OutputContext) -> str | None:
+    try:
+        return context.step_context.job_def.asset_layer.get(context.asset_key).code_version \
+            if context.has_asset_key else None
+    except Exception:  # noqa: BLE001 - a context built outside a run has no step
+        return None
+
+
+def _op_config(context: dg.OutputContext) -> dict:
+    try:
+        config = context.step_context.op_config
+    except Exception:  # noqa: BLE001 - a context built outside a run has no step
+        return {}
+    return config if isinstance(config, dict) else {"value": config}

@@ -6,8 +6,6 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from usher_assets import __version__
-
 SIDECAR_SUFFIX = ".provenance.json"
 TRACKED_LIBRARIES = ("dagster", "duckdb", "polars", "pyarrow")
 
@@ -32,12 +30,23 @@ def sidecar_path(path: Path | str) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
+def write_sidecar(path: Path | str, record: dict) -> Path:
+    """Write `record` (plus the file's name) to `<path>.provenance.json` atomically; return the sidecar path."""
+    target = sidecar_path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps(record | {"file": Path(path).name}, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.replace(target)
+    return target
+
+
 class ProvenanceTracker:
-    """Collects pipeline version, source releases, config hash, steps, run and library versions."""
+    """Collects pipeline name and version, source releases, config hash, steps, run and library versions."""
 
     def __init__(self, *, config_hash: str | None = None, source_releases: dict | None = None,
                  run_id: str | None = None, asset_key: str | None = None,
-                 code_version: str | None = None, pipeline_version: str = __version__):
+                 code_version: str | None = None, pipeline: str | None = None,
+                 pipeline_version: str | None = None):
+        self.pipeline = pipeline
         self.pipeline_version = pipeline_version
         self.config_hash = config_hash
         self.source_releases = dict(source_releases or {})
@@ -48,11 +57,6 @@ class ProvenanceTracker:
         self.steps: list[dict] = []
         self.libraries = dict(library_versions())
 
-    @classmethod
-    def from_config(cls, config, **kwargs) -> "ProvenanceTracker":
-        """Build from a PipelineConfig: its hash and the releases of its sources."""
-        return cls(config_hash=config.config_hash(), source_releases=config.source_releases(), **kwargs)
-
     def step(self, name: str, **details) -> dict:
         """Record a processing step with a UTC timestamp and JSON-able details."""
         entry = {"step": name, "at": utc_now(), "details": details}
@@ -61,7 +65,7 @@ class ProvenanceTracker:
 
     def to_dict(self) -> dict:
         return {
-            "pipeline": "usher_assets",
+            "pipeline": self.pipeline,
             "pipeline_version": self.pipeline_version,
             "run_id": self.run_id,
             "asset_key": self.asset_key,
@@ -76,12 +80,7 @@ class ProvenanceTracker:
 
     def save_sidecar(self, path: Path | str, **extra) -> Path:
         """Write `<path>.provenance.json` beside an exported file and return its path."""
-        target = sidecar_path(path)
-        record = self.to_dict() | {"file": Path(path).name} | extra
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-        tmp.replace(target)
-        return target
+        return write_sidecar(path, self.to_dict() | extra)
 
     @staticmethod
     def load_sidecar(path: Path | str) -> dict:

@@ -1,9 +1,13 @@
-"""Identifiers and references for SQL built from names: validated, then quoted."""
+"""Identifiers, table references and partition slices for SQL built from names: validated, then quoted."""
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# Unicode letters, digits and underscores, not starting with a digit: what DuckDB and dagster-duckdb store
+# (quoted), without quotes, spaces, semicolons or control characters that could not be quoted safely.
+_NAME = re.compile(r"^[^\W\d]\w{0,62}$")
+DUCKDB_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # how dagster-duckdb writes time-window bounds
 
 
 def validate_name(name: str, what: str = "table name") -> str:
@@ -14,7 +18,7 @@ def validate_name(name: str, what: str = "table name") -> str:
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(
-            f"invalid {what} {name!r}: use letters, digits and underscores, starting with a "
+            f"invalid {what} {name!r}: use letters (any script), digits and underscores, starting with a "
             "letter or underscore, at most 63 characters"
         )
     return name
@@ -22,6 +26,11 @@ def validate_name(name: str, what: str = "table name") -> str:
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A single-quoted SQL string literal (dagster-duckdb inlines partition bounds the same way)."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -47,3 +56,45 @@ class TableRef:
 
     def slice(self, partition_key: str | None) -> "TableRef":
         return TableRef(self.schema, self.table, partition_key)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One partition of a table: its key and the SQL predicate that selects its rows.
+
+    `hidden` slices live in a store-managed `partition_key` column (a partitioned asset with no
+    partition_expr); the others are selected by the user's own columns, as dagster-duckdb does.
+    """
+
+    key: str
+    where: str
+    hidden: bool = False
+
+
+def hidden_slice(key: str, column: str) -> Slice:
+    return Slice(key, f"{quote(column)} = {literal(key)}", hidden=True)
+
+
+def static_predicate(expr: str, keys: list[str]) -> str:
+    """`expr IN ('a', 'b')`; no keys selects nothing."""
+    if not keys:
+        return "false"
+    return f"{expr} IN ({', '.join(literal(k) for k in keys)})"
+
+
+def time_window_predicate(expr: str, start: datetime, end: datetime) -> str:
+    """Rows whose `expr` falls in [start, end), bounds written as dagster-duckdb writes them."""
+    return (f"{expr} >= {literal(start.strftime(DUCKDB_DATETIME_FORMAT))} AND "
+            f"{expr} < {literal(end.strftime(DUCKDB_DATETIME_FORMAT))}")
+
+
+def any_of(predicates: list[str]) -> str:
+    return " OR ".join(f"({p})" for p in predicates) if predicates else "false"
+
+
+def slice_case(slices: list[Slice]) -> str:
+    """A CASE giving each row the index of the first slice that selects it (NULL for none)."""
+    if not slices:
+        return "NULL::INTEGER"
+    whens = " ".join(f"WHEN {s.where} THEN {i}" for i, s in enumerate(slices))
+    return f"CASE {whens} END"

@@ -15,35 +15,29 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from usher_assets.storage import table_state, writes
 from usher_assets.storage.checkpoints import BOOKKEEPING_DDL, CHECKPOINT_COLUMNS, Checkpoint
-from usher_assets.storage.sql import TableRef, quote, validate_name
+from usher_assets.storage.sql import Slice, TableRef, any_of, hidden_slice, quote, slice_case, validate_name
+from usher_assets.storage.table_state import PARTITION_COLUMN
+from usher_assets.storage.type_handlers import UnsupportedTypeError, handler_for_type, to_arrow
+from usher_assets.storage.writes import INCOMING, Written
 
-PARTITION_COLUMN = "partition_key"
-_INCOMING = "_usher_incoming"
+# Connections carry dagster-duckdb's user agent: DuckDB lets one process open a file twice only with
+# the same configuration, so a DuckDBResource on the same file works beside the store in one run.
+DEFAULT_CONNECTION_CONFIG = {"custom_user_agent": "dagster"}
 
 
 class StoreError(RuntimeError):
     """A store operation failed; the message names the database file and the table."""
 
 
+class StoreConfigError(StoreError, duckdb.InvalidInputException):
+    """DuckDB refused the connection settings (connection_config); also a duckdb.InvalidInputException, as the
+    same mistake raises through dagster-duckdb."""
+
+
 class StoreLockedError(StoreError):
     """Another process held the database's write lock for longer than the lock timeout."""
-
-
-def to_arrow(frame: Any) -> pa.Table:
-    """Accept a polars or pandas DataFrame or a pyarrow Table; columns keep their names."""
-    if isinstance(frame, pl.DataFrame):
-        return frame.to_arrow()
-    if isinstance(frame, pa.Table):
-        return frame
-    if type(frame).__module__.startswith("pandas"):
-        return pa.Table.from_pandas(frame, preserve_index=False)
-    raise TypeError(f"cannot store a {type(frame).__name__}: expected a polars or pandas DataFrame or a pyarrow Table")
-
-
-def _content_hash(columns: list[tuple[str, str]], row_count: int, row_hash_sum) -> str:
-    text = json.dumps([columns, row_count, str(row_hash_sum)], separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class PipelineStore:
@@ -53,16 +47,13 @@ class PipelineStore:
     write lock is held only while a save or a read is running.
     """
 
-    def __init__(self, db_path: Path | str, *, lock_timeout: float = 120.0):
+    def __init__(self, db_path: Path | str, *, lock_timeout: float = 120.0, connection_config: dict | None = None):
         self.db_path = Path(db_path)
         self.lock_timeout = lock_timeout
+        self.connection_config = DEFAULT_CONNECTION_CONFIG | dict(connection_config or {})
         self._initialized = False
         self._session: duckdb.DuckDBPyConnection | None = None
         self._anchor: duckdb.DuckDBPyConnection | None = None
-
-    @classmethod
-    def from_config(cls, config) -> "PipelineStore":
-        return cls(config.database_path, lock_timeout=config.storage.lock_timeout_seconds)
 
     def __enter__(self) -> "PipelineStore":
         return self
@@ -138,10 +129,13 @@ class PipelineStore:
         delay = 0.02
         while True:
             try:
-                con = duckdb.connect(str(self.db_path))
+                con = duckdb.connect(str(self.db_path), config=dict(self.connection_config))
                 # DuckDB draws its own bar on stdout for slow queries, even into a pipe (--json output).
                 con.execute("SET enable_progress_bar_print = false")
                 return con
+            except duckdb.InvalidInputException as exc:
+                raise StoreConfigError(f"{self.db_path}: DuckDB refused the connection settings "
+                                       f"{self.connection_config}: {exc}") from exc
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise StoreError(f"{self.db_path}: cannot open the database: {exc}") from exc
@@ -190,73 +184,76 @@ class PipelineStore:
 
         Returns the checkpoint and whether the table was written; an unchanged table only gets its
         checkpoint pointed at the new fingerprint (plus a provenance row), so readers see no rewrite.
+        A `partition_key` with no slice predicate is kept in the store's own partition_key column.
         """
-        ref = TableRef(schema, table_name, partition_key)
-        data = to_arrow(df)
-        # Reserved in every table: one holding it reads and verifies as partitioned (the column dropped).
-        if PARTITION_COLUMN in data.column_names:
-            raise ValueError(f"{ref.label}: the frame already has a column named {PARTITION_COLUMN!r}, "
-                             "which the store uses for partition slices; rename it")
+        ref = TableRef(schema, table_name)
+        slices = None if partition_key is None else [hidden_slice(partition_key, PARTITION_COLUMN)]
+        fingerprints = {partition_key: (fingerprint, fingerprint_parts or {})}
+        saved = self.save(df, ref, slices, fingerprints, description=description, provenance=provenance,
+                          run_id=run_id, keep_unchanged=keep_unchanged)
+        return saved[0]
+
+    def save(self, df: Any, ref: TableRef, slices: list[Slice] | None,
+             fingerprints: dict[str | None, tuple[str | None, dict]], *, description: str | None = None,
+             provenance: dict | None = None, run_id: str | None = None,
+             keep_unchanged: bool = True) -> list[tuple[Checkpoint, bool]]:
+        """Replace a whole table (`slices` None) or the given slices of it, in one transaction.
+
+        Each slice is selected from the frame by its predicate, written only if its content changed,
+        and gets its own checkpoint (fingerprint from `fingerprints[key]`) and provenance row.
+        """
+        try:
+            data = to_arrow(df, ref.label)
+        except (pa.ArrowException, UnsupportedTypeError) as exc:
+            raise StoreError(f"{self.db_path}: saving {ref.label} failed, previous version kept: "
+                             f"{_describe_conversion_error(df, exc)}") from exc
+        label = ref.label if slices is None else f"{ref.label}[{', '.join(s.key for s in slices)}]"
         try:
             with self.transaction() as con:
-                con.register(_INCOMING, data)
-                checkpoint, wrote = self._write(con, ref, description, fingerprint, fingerprint_parts,
-                                                run_id, keep_unchanged, data.column_names)
-                self._insert_provenance(con, ref, checkpoint, provenance or {})
+                con.register(INCOMING, data)
+                previous = {c.partition_key: c for c in self._checkpoints_of(con, ref)}
+                if slices is None:
+                    outcomes = [writes.write_table(con, ref, data.column_names,
+                                                   previous.get(None) if keep_unchanged else None)]
+                else:
+                    prior = {s.key: previous.get(s.key) if keep_unchanged else None for s in slices}
+                    outcomes = writes.write_slices(con, ref, data.column_names, slices, prior,
+                                                   {k for k in previous if k is not None})
+                saved = []
+                for outcome in outcomes:
+                    fingerprint, parts = fingerprints.get(outcome.key, (None, {}))
+                    checkpoint = self._record_checkpoint(con, ref, outcome, previous.get(outcome.key), description,
+                                                         fingerprint, parts, run_id)
+                    self._insert_provenance(con, ref.slice(outcome.key), checkpoint,
+                                            (provenance or {}) | {"fingerprint": fingerprint})
+                    saved.append((checkpoint, outcome.wrote))
                 # Not in a finally: in an aborted transaction unregister itself fails and would hide
                 # DuckDB's real error, and the rollback drops the view anyway.
-                con.unregister(_INCOMING)
-        except (duckdb.Error, pa.ArrowException) as exc:
-            raise StoreError(f"{self.db_path}: saving {ref.label} failed, previous version kept: {exc}") from exc
-        return checkpoint, wrote
+                con.unregister(INCOMING)
+        except StoreError:
+            raise
+        except (duckdb.Error, ValueError) as exc:
+            raise StoreError(f"{self.db_path}: saving {label} failed, previous version kept: {exc}") from exc
+        return saved
 
-    def _write(self, con, ref: TableRef, description, fingerprint, parts, run_id,
-               keep_unchanged: bool, names: list[str]) -> tuple[Checkpoint, bool]:
-        columns = [(r[0], r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {_INCOMING}").fetchall()]
-        if [c[0] for c in columns] != names:
-            # DuckDB silently renames duplicate, case-colliding ("A", "a") and empty names.
-            raise ValueError(f"{ref.label}: column names {names} cannot be stored as they are (DuckDB would "
-                             f"store {[c[0] for c in columns]}); make them unique ignoring case, and non-empty")
-        row_count, hash_sum = con.execute(
-            f"SELECT count(*), sum(hash(*COLUMNS(*))::HUGEINT) FROM {_INCOMING}").fetchall()[0]
-        content_hash = _content_hash(columns, row_count, hash_sum)
-        previous = self._get_checkpoint(con, ref) if keep_unchanged else None
-        # The stored table must be checked in full: one altered in place (same row count) and being
-        # repaired by this save would otherwise be kept as it is.
-        wrote = not (previous is not None and previous.content_hash == content_hash
-                     and self._verify(con, previous, content=True) is None)
-        if wrote:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(ref.schema)}")
-            if ref.partition_key is None:
-                con.execute(f"CREATE OR REPLACE TABLE {ref.qualified} AS SELECT * FROM {_INCOMING}")
-            else:
-                self._write_slice(con, ref, columns)
+    def _record_checkpoint(self, con, ref: TableRef, outcome: Written, previous: Checkpoint | None,
+                           description, fingerprint, parts, run_id) -> Checkpoint:
+        key = outcome.key or ""
         con.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ? AND partition_key = ?",
-                    [ref.schema, ref.table, ref.partition_key or ""])
+                    [ref.schema, ref.table, key])
         # created_at says when the stored content was written: an unchanged table keeps its time, so
         # _checkpoints shows which slices a run actually rewrote.
-        created_at = datetime.now(timezone.utc) if wrote else previous.created_at
-        values = [ref.schema, ref.table, ref.partition_key or "", created_at, row_count, description, fingerprint,
-                  json.dumps(parts or {}, sort_keys=True), content_hash, json.dumps(columns), run_id]
+        created_at = previous.created_at if (previous is not None and not outcome.wrote) else datetime.now(timezone.utc)
+        values = [ref.schema, ref.table, key, created_at, outcome.row_count, description, fingerprint,
+                  json.dumps(parts or {}, sort_keys=True), outcome.content_hash, json.dumps(outcome.columns), run_id,
+                  outcome.slice.where if outcome.slice is not None else None]
         con.execute(f"INSERT INTO main._checkpoints ({', '.join(CHECKPOINT_COLUMNS)}) "
                     f"VALUES ({', '.join('?' * len(values))})", values)
-        return Checkpoint.from_row(tuple(values)), wrote
-
-    def _write_slice(self, con, ref: TableRef, columns: list[tuple[str, str]]) -> None:
-        select = f"SELECT *, ?::VARCHAR AS {PARTITION_COLUMN} FROM {_INCOMING}"
-        existing = self._table_columns(con, ref)
-        if existing == columns + [(PARTITION_COLUMN, "VARCHAR")]:
-            con.execute(f"DELETE FROM {ref.qualified} WHERE {PARTITION_COLUMN} = ?", [ref.partition_key])
-            con.execute(f"INSERT INTO {ref.qualified} BY NAME {select}", [ref.partition_key])
-            return
-        # New table, or a changed schema: the other slices no longer fit, so they go, and their
-        # checkpoints with them (in this same transaction); they are recomputed on their next run.
-        con.execute(f"CREATE OR REPLACE TABLE {ref.qualified} AS {select}", [ref.partition_key])
-        con.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ?", [ref.schema, ref.table])
+        return Checkpoint.from_row(tuple(values))
 
     def _insert_provenance(self, con, ref: TableRef, checkpoint: Checkpoint, record: dict) -> None:
         record = dict(record, row_count=checkpoint.row_count, content_hash=checkpoint.content_hash,
-                      table=ref.label)
+                      table=ref.label, fingerprint=checkpoint.fingerprint, partition_key=ref.partition_key)
         con.execute(
             "INSERT INTO main._provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             # Its own time, not the checkpoint's: a record attached later (record_provenance, or an
@@ -291,50 +288,79 @@ class PipelineStore:
     # -- reading -----------------------------------------------------------------------
 
     def load_dataframe(self, table_name: str, as_polars: bool = True, *, schema: str = "main",
-                       partition_key: str | None = None, as_type: str | None = None,
+                       partition_key: str | None = None, as_type: Any = None,
                        columns: list[str] | None = None) -> Any:
-        """Read a table or slice as polars (default), pandas (`as_type="pandas"`) or arrow; None if missing.
+        """Read a table or one slice: polars by default, pandas with `as_polars=False`; None if missing.
 
-        `as_polars=False` returns a pyarrow Table. The partition column is dropped from slices.
+        `as_type` picks the frame type explicitly (a type such as pyarrow.Table, or "polars", "pandas",
+        "arrow"). The store's own partition column is never returned.
         """
-        ref = TableRef(schema, table_name, partition_key)
-        kind = as_type or ("polars" if as_polars else "arrow")
-        select = ", ".join(quote(validate_name(c, "column name")) for c in columns) if columns else "*"
+        ref = TableRef(schema, table_name)
+        kind = as_type if as_type is not None else ("polars" if as_polars else "pandas")
+        kind = {"polars": pl.DataFrame, "arrow": pa.Table, "pyarrow": pa.Table}.get(kind, kind)
+        if kind == "pandas":
+            import pandas as pd
+
+            kind = pd.DataFrame
+        handler = handler_for_type(kind, ref.label)
+        slices = None
+        if partition_key is not None:
+            checkpoint = self.get_checkpoint(table_name, schema=schema, partition_key=partition_key)
+            slice_ = table_state.checkpoint_slice(checkpoint) if checkpoint else None
+            slices = [slice_ or hidden_slice(partition_key, PARTITION_COLUMN)]
+        table = self.load(ref, slices, columns=columns)
+        return None if table is None else handler.from_arrow(table)
+
+    def load(self, ref: TableRef, slices: list[Slice] | None, *, columns: list[str] | None = None) -> pa.Table | None:
+        """The rows of the given slices (all rows when None) as Arrow, in slice order; None if no table."""
         try:
             with self.connect() as con:
-                present = self._table_columns(con, ref)
+                present = table_state.table_columns(con, ref)
                 if not present:
                     return None
-                partitioned = (PARTITION_COLUMN, "VARCHAR") in present
-                if select == "*" and partitioned:
-                    select = f"* EXCLUDE ({PARTITION_COLUMN})"
-                sql, params = f"SELECT {select} FROM {ref.qualified}", []
-                if partition_key is not None:
-                    sql, params = sql + f" WHERE {PARTITION_COLUMN} = ?", [partition_key]
-                elif partitioned:
-                    sql += f" ORDER BY {PARTITION_COLUMN}"
-                table = con.sql(sql, params=params).to_arrow_table()
+                hidden = (slices is not None and any(s.hidden for s in slices)) or (
+                    slices is None and self._hidden_partitioned(con, ref, present))
+                names = [c for c, _ in table_state.data_columns(present, hidden)]
+                if columns:
+                    unknown = [c for c in columns if c not in names]
+                    if unknown:
+                        raise StoreError(f"{self.db_path}: {ref.label} has no columns {unknown} (it has {names})")
+                    names = [validate_name(c, "column name") for c in columns]
+                select = ", ".join(quote(n) for n in names)
+                sql = f"SELECT {select} FROM {ref.qualified}"
+                if slices is not None:
+                    sql += f" WHERE {any_of([s.where for s in slices])}"
+                    if len(slices) > 1:
+                        sql += f" ORDER BY {slice_case(slices)}, rowid"
+                elif hidden:
+                    sql += f" ORDER BY {PARTITION_COLUMN}, rowid"
+                return con.sql(sql).to_arrow_table()
+        except StoreError:
+            raise
         except duckdb.Error as exc:
             raise StoreError(f"{self.db_path}: loading {ref.label} failed: {exc}") from exc
-        if kind == "arrow":
-            return table
-        if kind == "pandas":
-            return table.to_pandas()
-        return pl.from_arrow(table)
 
     @staticmethod
-    def _table_columns(con, ref: TableRef) -> list[tuple[str, str]]:
-        rows = con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [ref.schema, ref.table]).fetchall()
-        return [(r[0], r[1]) for r in rows]
+    def _hidden_partitioned(con, ref: TableRef, present) -> bool:
+        if (PARTITION_COLUMN, "VARCHAR") not in present:
+            return False
+        rows = con.execute("SELECT slice_where FROM main._checkpoints WHERE schema_name = ? AND table_name = ? "
+                           "AND partition_key <> '' LIMIT 1", [ref.schema, ref.table]).fetchall()
+        return bool(rows) and (rows[0][0] is None or rows[0][0].startswith(quote(PARTITION_COLUMN) + " ="))
+
+    def table_columns(self, table_name: str, *, schema: str = "main") -> list[tuple[str, str]]:
+        with self.connect() as con:
+            return table_state.table_columns(con, TableRef(schema, table_name))
 
     def table_exists(self, table_name: str, *, schema: str = "main") -> bool:
-        with self.connect() as con:
-            return bool(self._table_columns(con, TableRef(schema, table_name)))
+        return bool(self.table_columns(table_name, schema=schema))
 
     # -- checkpoints -------------------------------------------------------------------
+
+    def _checkpoints_of(self, con, ref: TableRef) -> list[Checkpoint]:
+        rows = con.execute(f"SELECT {', '.join(CHECKPOINT_COLUMNS)} FROM main._checkpoints "
+                           "WHERE schema_name = ? AND table_name = ?", [ref.schema, ref.table]).fetchall()
+        return [Checkpoint.from_row(r) for r in rows]
 
     def _get_checkpoint(self, con, ref: TableRef) -> Checkpoint | None:
         rows = con.execute(
@@ -371,19 +397,24 @@ class PipelineStore:
         return [Checkpoint.from_row(r) for r in rows]
 
     def delete_checkpoint(self, table_name: str, *, schema: str = "main", partition_key: str | None = None,
-                          drop_data: bool = True) -> bool:
-        """Forget a checkpoint (and by default its table or slice); True if there was one."""
+                          drop_data: bool = False) -> bool:
+        """Forget a checkpoint, so the next run recomputes it; `drop_data` also deletes its table or slice.
+
+        Returns True if there was a checkpoint.
+        """
         ref = TableRef(schema, table_name, partition_key)
         with self.transaction() as con:
-            existed = self._get_checkpoint(con, ref) is not None
+            checkpoint = self._get_checkpoint(con, ref)
             con.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ? AND partition_key = ?",
                         [schema, table_name, partition_key or ""])
-            if drop_data and self._table_columns(con, ref):
+            if drop_data and table_state.table_columns(con, ref):
                 if partition_key is None:
                     con.execute(f"DROP TABLE {ref.qualified}")
                 else:
-                    con.execute(f"DELETE FROM {ref.qualified} WHERE {PARTITION_COLUMN} = ?", [partition_key])
-        return existed
+                    where = (table_state.checkpoint_slice(checkpoint) if checkpoint
+                             else hidden_slice(partition_key, PARTITION_COLUMN)).where
+                    con.execute(f"DELETE FROM {ref.qualified} WHERE {where}")
+        return checkpoint is not None
 
     def verify_checkpoint(self, checkpoint: Checkpoint, *, content: bool = True) -> str | None:
         """None if the stored table or slice still matches its checkpoint, else what is wrong."""
@@ -397,42 +428,11 @@ class PipelineStore:
         problems: list[str | None] = [None] * len(checkpoints)
         with self.connect() as con:
             for (schema, table), indexes in by_table.items():
-                found = self._table_state(con, TableRef(schema, table), content)
-                for index in indexes:
-                    problems[index] = self._compare(checkpoints[index], found)
+                found = table_state.verify_table(con, TableRef(schema, table), [checkpoints[i] for i in indexes],
+                                                 content)
+                for index, problem in zip(indexes, found):
+                    problems[index] = problem
         return problems
-
-    def _table_state(self, con, ref: TableRef, content: bool) -> dict | None:
-        """Columns, and per slice ('' for a whole table) row count and content hash, in one scan."""
-        present = self._table_columns(con, ref)
-        if not present:
-            return None
-        partitioned = (PARTITION_COLUMN, "VARCHAR") in present
-        data_columns = [c for c in present if c != (PARTITION_COLUMN, "VARCHAR")] if partitioned else present
-        cols = f"* EXCLUDE ({PARTITION_COLUMN})" if partitioned else "*"
-        hashed = f"sum(hash(*COLUMNS({cols}))::HUGEINT)" if content else "NULL"
-        key = PARTITION_COLUMN if partitioned else "''"
-        rows = con.execute(f"SELECT {key}, count(*), {hashed} FROM {ref.qualified} GROUP BY ALL").fetchall()
-        return {"columns": data_columns, "partitioned": partitioned, "content": content,
-                "slices": {r[0]: (r[1], r[2]) for r in rows}}
-
-    @staticmethod
-    def _compare(checkpoint: Checkpoint, found: dict | None) -> str | None:
-        ref = TableRef(checkpoint.schema_name, checkpoint.table_name, checkpoint.partition_key)
-        if found is None:
-            return f"table {ref.qualified} is missing"
-        if found["columns"] != checkpoint.columns:
-            return f"columns changed: expected {checkpoint.columns}, found {found['columns']}"
-        row_count, hash_sum = found["slices"].get(checkpoint.partition_key or "", (0, None))
-        if row_count != checkpoint.row_count:
-            return f"row count is {row_count}, checkpoint recorded {checkpoint.row_count}"
-        if found["content"] and _content_hash(found["columns"], row_count, hash_sum) != checkpoint.content_hash:
-            return "content changed since the checkpoint was written"
-        return None
-
-    def _verify(self, con, checkpoint: Checkpoint, content: bool) -> str | None:
-        return self._compare(checkpoint, self._table_state(con, TableRef(checkpoint.schema_name,
-                                                                        checkpoint.table_name), content))
 
     # -- queries, exports, file hashes -----------------------------------------------
 
@@ -443,23 +443,41 @@ class PipelineStore:
 
     def export_parquet(self, table_name: str, path: Path | str, *, schema: str = "main",
                        provenance=None, order_by: list[str] | None = None) -> Path:
-        """Write a table to Parquet with DuckDB's COPY, plus a `.provenance.json` sidecar."""
+        """Write a table to Parquet with DuckDB's COPY, plus a `.provenance.json` sidecar.
+
+        The sidecar is the table's own latest `_provenance` record (run id, code version, fingerprint,
+        row count, content hash, ...); a ProvenanceTracker passed in adds its export steps.
+        """
         ref = TableRef(schema, table_name)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         order = f" ORDER BY {', '.join(quote(validate_name(c, 'column name')) for c in order_by)}" if order_by else ""
         with self.connect() as con:
-            checkpoint = self._get_checkpoint(con, ref)
+            if not table_state.table_columns(con, ref):
+                raise StoreError(f"{self.db_path}: no stored table {ref.label} to export")
             con.execute(f"COPY (SELECT * FROM {ref.qualified}{order}) TO '{_sql_string(tmp)}' (FORMAT parquet)")
         tmp.replace(path)
-        if provenance is not None:
-            extra = {"table": ref.label}
-            if checkpoint is not None:
-                extra |= {"row_count": checkpoint.row_count, "content_hash": checkpoint.content_hash,
-                          "fingerprint": checkpoint.fingerprint}
-            provenance.save_sidecar(path, **extra)
+        self.write_sidecar(path, ref, provenance)
         return path
+
+    def table_record(self, ref: TableRef) -> dict:
+        """The provenance a file made from this table carries: its latest record plus its checkpoint."""
+        record = dict(self.latest_provenance(ref.table, schema=ref.schema, partition_key=ref.partition_key) or {})
+        checkpoint = self.get_checkpoint(ref.table, schema=ref.schema, partition_key=ref.partition_key)
+        if checkpoint is not None:
+            record |= {"row_count": checkpoint.row_count, "content_hash": checkpoint.content_hash,
+                       "fingerprint": checkpoint.fingerprint, "checkpoint_run_id": checkpoint.run_id}
+        return record | {"table": ref.label}
+
+    def write_sidecar(self, path: Path | str, ref: TableRef, provenance=None, **extra) -> Path:
+        """`<path>.provenance.json` with the full record of the table the file was made from."""
+        from usher_assets.storage.provenance import write_sidecar
+
+        record = self.table_record(ref)
+        if provenance is not None:
+            record["export_steps"] = provenance.to_dict().get("steps", [])
+        return write_sidecar(path, record | extra)
 
     def file_sha256(self, path: Path | str) -> str:
         """SHA-256 of a file, cached by path, size and mtime so unchanged files are not re-read."""
@@ -476,6 +494,20 @@ class PipelineStore:
             con.execute("DELETE FROM main._file_hashes WHERE path = ?", [str(path)])
             con.execute("INSERT INTO main._file_hashes VALUES (?, ?, ?, ?)", key + [digest])
         return digest
+
+
+def _describe_conversion_error(df: Any, exc: Exception) -> str:
+    """Which column could not be converted to Arrow, and what can be stored."""
+    if isinstance(exc, UnsupportedTypeError):
+        return str(exc)
+    columns = getattr(df, "columns", [])
+    for name in columns:
+        try:
+            to_arrow(df[[name]] if type(df).__module__.startswith("pandas") else df.select(name))
+        except Exception as column_exc:  # noqa: BLE001 - we only want the first failing column's message
+            return (f"column {name!r} cannot be stored ({type(column_exc).__name__}: {column_exc}); columns hold "
+                    "numbers, strings, booleans, dates and times, or lists and structs of them, not Python objects")
+    return str(exc)
 
 
 def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:

@@ -1,4 +1,4 @@
-"""Table checks on stored source tables and the universe: unique and non-null IDs, plausible row counts.
+"""Table checks on stored tables: unique and non-null keys, plausible row counts against the previous version.
 
 They run inside the asset's own step, right after its table is stored (or reused), so a checkpointed
 rerun pays a few milliseconds for them instead of one extra step per check.
@@ -6,6 +6,8 @@ rerun pays a few milliseconds for them instead of one extra step per check.
 
 import json
 from dataclasses import dataclass
+
+import dagster as dg
 
 from usher_assets.storage.sql import TableRef, quote, validate_name
 from usher_assets.storage.store import PipelineStore
@@ -88,3 +90,12 @@ def evaluate_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tu
     change = (current - previous) / previous if previous else float("inf")
     return abs(change) <= ROW_COUNT_TOLERANCE, f"{current} rows, previous version {previous} ({change:+.1%})", \
         {"rows": current, "previous_rows": previous}
+
+
+def check_results(store: PipelineStore, ref: TableRef, checks, key: dg.AssetKey):
+    """The AssetCheckResults of `checks` against what is stored now."""
+    with store.session():
+        for check in checks:
+            passed, finding, metadata = run_check(store, ref, check)
+            yield dg.AssetCheckResult(asset_key=key, check_name=check.name, passed=passed,
+                                      metadata={"finding": finding, **metadata})

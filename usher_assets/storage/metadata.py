@@ -1,0 +1,28 @@
+"""Asset metadata as JSON for the provenance record, and back: a reused asset shows its last figures again."""
+
+import dagster as dg
+
+
+def plain_metadata(metadata: dict) -> dict:
+    """Metadata as JSON for the provenance record; Markdown and JSON values keep their kind."""
+    plain = {}
+    for key, value in metadata.items():
+        if isinstance(value, dg.MetadataValue):
+            kind = "md" if isinstance(value, dg.MarkdownMetadataValue) else "json"
+            plain[key] = {"__metadata_kind__": kind, "value": value.value}
+        else:
+            plain[key] = value
+    return plain
+
+
+def restore_metadata(plain: dict) -> dict:
+    """What plain_metadata wrote, back as metadata: a reused asset shows its last figures again."""
+    restored = {}
+    for key, value in plain.items():
+        if isinstance(value, dict) and "__metadata_kind__" in value:
+            kind = value["__metadata_kind__"]
+            restored[key] = dg.MetadataValue.md(value["value"]) if kind == "md" else dg.MetadataValue.json(value["value"])
+        else:
+            restored[key] = value
+    return restored
+
