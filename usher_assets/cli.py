@@ -111,7 +111,7 @@ def _explain(config, args) -> int:
     from usher_assets.inspection.registry import load_definitions, registered_assets
     from usher_assets.inspection.render import explain_text
 
-    defs = load_definitions(getattr(args, "config", None))
+    defs = load_definitions(str(args.config) if args.config else None)
     names = registered_assets(defs)
     unknown = [name for name in args.assets if name not in names]
     if unknown:

@@ -141,8 +141,10 @@ def _slice_verdict(store, ref, asset: RegisteredAsset, checkpoint: Checkpoint | 
         return RECOMPUTE, (verdict,)
     provenance = store.latest_provenance(ref.table, schema=ref.schema, partition_key=checkpoint.partition_key) or {}
     reasons = tuple(part_change(p, provenance, pipeline, asset, declared, missing) for p in parts)
-    upstream_only = all(p.startswith("upstream:") and p.split(":", 1)[1].split("/")[-1] in recomputing
-                        for p in parts)
+    # Lineage is inherited from upstream checkpoints, so it moves with them.
+    upstream_only = bool(recomputing) and all(
+        p == "lineage" or (p.startswith("upstream:") and p.split(":", 1)[1].split("/")[-1] in recomputing)
+        for p in parts)
     if upstream_only:
         return CONDITIONAL, tuple(f"{r} (only if its recompute changes its content)" for r in reasons)
     return RECOMPUTE, reasons

@@ -7,9 +7,14 @@ def plain_metadata(metadata: dict) -> dict:
     """Metadata as JSON for the provenance record; Markdown and JSON values keep their kind."""
     plain = {}
     for key, value in metadata.items():
-        if isinstance(value, dg.MetadataValue):
-            kind = "md" if isinstance(value, dg.MarkdownMetadataValue) else "json"
-            plain[key] = {"__metadata_kind__": kind, "value": value.value}
+        if isinstance(value, dg.MarkdownMetadataValue):
+            plain[key] = {"__metadata_kind__": "md", "value": value.value}
+        elif isinstance(value, dg.JsonMetadataValue):
+            plain[key] = {"__metadata_kind__": "json", "value": value.value}
+        elif isinstance(value, dg.MetadataValue):
+            # Scalars (int, float, text, bool) come back as themselves; others as their text.
+            inner = value.value
+            plain[key] = inner if isinstance(inner, (int, float, str, bool)) or inner is None else str(inner)
         else:
             plain[key] = value
     return plain
