@@ -11,29 +11,32 @@ import pytest
 import yaml
 from polars.testing import assert_frame_equal
 
-from usher_assets.assets.checkpointed import FORCE_TAG, CheckpointConfig, checkpointed_asset
 from usher_assets.config import DEFAULT_CONFIG_PATH
 from usher_assets.resources import PipelineResource
 from usher_assets.schemas import CHROMOSOMES
-from usher_assets.storage import PipelineStore
+from usher_assets.storage import FORCE_TAG, CheckpointConfig, DeclaredInputs, PipelineStore, checkpointed_asset
 from usher_assets.storage.io_manager import DuckDBIOManager
 
 CALLS: Counter = Counter()  # asset name -> body calls
-LOADS: Counter = Counter()  # table name -> load_table calls
+LOADS: Counter = Counter()  # table name -> load_slices calls
 
 UNIVERSE = pl.DataFrame({
     "hgnc_id": ["HGNC:7606", "HGNC:12601", "HGNC:10518", "HGNC:2200"],
     "gene_symbol": ["MYO7A", "USH2A", "CLRN1", "CDH23"],
     "chromosome": ["11", "1", "3", "10"],
 })
+CHROMOSOME_PARTITIONS = dg.StaticPartitionsDefinition(CHROMOSOMES)
 
 
 class CountingIOManager(DuckDBIOManager):
-    """The real I/O manager, counting the tables it loads (class-level: Dagster copies resources)."""
+    """The real I/O manager, counting the tables it loads (class-level: Dagster copies resources).
 
-    def load_table(self, ref, partition_key=None, as_type=pl.DataFrame):
-        LOADS[ref.table] += 1
-        return super().load_table(ref, partition_key, as_type)
+    load_slices is what both the decorator (before a body runs) and load_input (a plain downstream) call.
+    """
+
+    def load_slices(self, target, keys, columns, where):
+        LOADS[target.ref.table] += 1
+        return super().load_slices(target, keys, columns, where)
 
 
 class WeightedConfig(CheckpointConfig):
@@ -45,47 +48,54 @@ class BumpConfig(CheckpointConfig):
     bump_chromosome: str | None = None
 
 
-@checkpointed_asset(group="sources", code_version="1")
+def scoring_section(resources) -> DeclaredInputs:
+    """What ck_weighted reads besides its upstream: the pipeline config's scoring section."""
+    return DeclaredInputs(parts={"config:scoring": resources.pipeline.config.section_hash("scoring")})
+
+
+@checkpointed_asset(metadata={"schema": "sources"}, code_version="1")
 def ck_universe():
     """One row per test gene."""
     CALLS["ck_universe"] += 1
     return UNIVERSE
 
 
-@checkpointed_asset(group="sources", code_version="1")
+@checkpointed_asset(metadata={"schema": "sources"}, code_version="1")
 def ck_unrelated():
     """One row: an asset no other test asset depends on."""
     CALLS["ck_unrelated"] += 1
     return pl.DataFrame({"answer": [42]})
 
 
-@checkpointed_asset(group="evidence", code_version="1", config_sections=("scoring",), config_class=WeightedConfig)
-def ck_weighted(ck_universe, config, pipeline):
+@checkpointed_asset(metadata={"schema": "evidence"}, code_version="1", declared_inputs=scoring_section,
+                    required_resource_keys={"pipeline"})
+def ck_weighted(context: dg.AssetExecutionContext, config: WeightedConfig, ck_universe: pl.DataFrame):
     """One row per gene: the constraint weight, scaled by run config."""
     CALLS["ck_weighted"] += 1
     if config.fail:
         raise RuntimeError("ck_weighted failed on purpose")
-    weight = pipeline.scoring.weights["constraint"] * config.scale
-    return ck_universe.select("hgnc_id", pl.lit(weight).alias("weight")), {"weight": weight}
+    weight = context.resources.pipeline.config.scoring.weights["constraint"] * config.scale
+    return dg.Output(ck_universe.select("hgnc_id", pl.lit(weight).alias("weight")), metadata={"weight": weight})
 
 
-@checkpointed_asset(group="scoring", code_version="1")
-def ck_ranked(ck_universe, ck_weighted):
+@checkpointed_asset(metadata={"schema": "scoring"}, code_version="1")
+def ck_ranked(ck_universe: pl.DataFrame, ck_weighted: pl.DataFrame):
     """One row per gene, best first."""
     CALLS["ck_ranked"] += 1
     return ck_universe.join(ck_weighted, on="hgnc_id").sort("gene_symbol")
 
 
-@checkpointed_asset(group="evidence", code_version="1", partitioned=True, config_class=BumpConfig)
-def ck_by_chromosome(ck_universe, config):
+@checkpointed_asset(metadata={"schema": "evidence", "partition_expr": "chromosome"}, code_version="1",
+                    partitions_def=CHROMOSOME_PARTITIONS, backfill_policy=dg.BackfillPolicy.single_run())
+def ck_by_chromosome(config: BumpConfig, ck_universe: pl.DataFrame):
     """One row per gene, stored per chromosome."""
     CALLS["ck_by_chromosome"] += 1
     bumped = pl.col("chromosome") == (config.bump_chromosome or "")
     return ck_universe.with_columns(value=pl.when(bumped).then(2.0).otherwise(1.0))
 
 
-@checkpointed_asset(group="scoring", code_version="1")
-def ck_chromosome_total(ck_by_chromosome):
+@checkpointed_asset(metadata={"schema": "scoring"}, code_version="1")
+def ck_chromosome_total(ck_by_chromosome: pl.DataFrame):
     """One row: the sum over every chromosome slice."""
     CALLS["ck_chromosome_total"] += 1
     return ck_by_chromosome.select(pl.len().alias("genes"), pl.col("value").sum())
@@ -134,12 +144,28 @@ def run(built, db_path, pipeline_config_path):
 
 
 def _events(result) -> dict[str, dg.AssetMaterialization]:
+    """Asset -> its (last) materialization in the run; unpartitioned assets have exactly one."""
     return {e.materialization.asset_key.to_user_string(): e.materialization
             for e in result.get_asset_materialization_events()}
 
 
+def _partition_events(result, name: str) -> dict[str, dg.AssetMaterialization]:
+    """Partition -> the materialization of that partition of `name` in the run."""
+    found = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        if materialization.asset_key.to_user_string() == name:
+            assert materialization.partition not in found, f"{name}[{materialization.partition}] recorded twice"
+            found[materialization.partition] = materialization
+    return found
+
+
 def _statuses(result) -> dict[str, str]:
     return {name: m.metadata["checkpoint"].value for name, m in _events(result).items()}
+
+
+def _partition_statuses(result, name: str) -> dict[str, str]:
+    return {k: m.metadata["checkpoint"].value for k, m in _partition_events(result, name).items()}
 
 
 def test_first_materialization_writes_every_asset(built):
@@ -149,7 +175,7 @@ def test_first_materialization_writes_every_asset(built):
     assert checkpoints["ck_universe"].schema_name == "sources"
     assert checkpoints["ck_ranked"].row_count == 4
     parts = checkpoints["ck_weighted"].fingerprint_parts
-    assert parts.keys() >= {"config:scoring", "run_config", "upstream:ck_universe"}
+    assert parts.keys() >= {"config:scoring", "run_config", "upstream:ck_universe", "code_version"}
 
 
 def test_second_materialization_reuses_every_checkpoint(run, built, store):
@@ -161,6 +187,7 @@ def test_second_materialization_reuses_every_checkpoint(run, built, store):
         fingerprint = materialization.metadata["fingerprint"].value
         assert fingerprint == built[1][name].fingerprint
         assert materialization.tags["dagster/data_version"] == fingerprint
+        assert materialization.metadata["dagster/row_count"].value == built[1][name].row_count
     # Domain metadata of the last computation is carried over to the reused materialization.
     assert _events(result)["ck_weighted"].metadata["weight"].value == pytest.approx(0.10)
     assert {c.table_name: c for c in store.list_checkpoints()} == built[1]
@@ -188,6 +215,49 @@ def test_run_config_change_recomputes_asset_and_downstream(run, store, built):
     CALLS.clear()
     again = run(run_config={"ops": {"ck_weighted": {"config": {"scale": 2.0}}}})
     assert CALLS == Counter() and set(_statuses(again).values()) == {"reused"}
+
+
+def test_force_in_run_config_is_not_part_of_the_fingerprint(run, built, store):
+    result = run(run_config={"ops": {"ck_weighted": {"config": {"force": True}}}})
+    assert CALLS == Counter({"ck_weighted": 1})
+    assert _statuses(result)["ck_weighted"] == "unchanged"
+    assert store.get_checkpoint("ck_weighted", schema="evidence").fingerprint == built[1]["ck_weighted"].fingerprint
+
+
+def test_code_version_change_recomputes_asset_and_downstream(run, built, store):
+    @checkpointed_asset(name="ck_weighted", metadata={"schema": "evidence"}, code_version="2",
+                        declared_inputs=scoring_section, required_resource_keys={"pipeline"})
+    def ck_weighted_v2(context: dg.AssetExecutionContext, ck_universe: pl.DataFrame):
+        """One row per gene: a weight twice the constraint weight."""
+        CALLS["ck_weighted"] += 1
+        weight = context.resources.pipeline.config.scoring.weights["constraint"] * 2
+        return ck_universe.select("hgnc_id", pl.lit(weight).alias("weight"))
+
+    result = run([ck_universe, ck_unrelated, ck_weighted_v2, ck_ranked])
+    assert CALLS == Counter({"ck_weighted": 1, "ck_ranked": 1})
+    assert _statuses(result) == {"ck_universe": "reused", "ck_unrelated": "reused",
+                                 "ck_weighted": "written", "ck_ranked": "written"}
+    after = store.get_checkpoint("ck_weighted", schema="evidence")
+    changed = {p for p in after.fingerprint_parts if after.fingerprint_parts[p] != built[1]["ck_weighted"]
+               .fingerprint_parts.get(p)}
+    assert changed == {"code_version", "run_config"}  # run config: WeightedConfig's fields are gone too
+
+
+def test_upstream_content_change_recomputes_downstream_only(run, store, built):
+    @checkpointed_asset(name="ck_universe", metadata={"schema": "sources"}, code_version="2")
+    def ck_universe_without_cdh23():
+        """One row per test gene, CDH23 dropped."""
+        CALLS["ck_universe"] += 1
+        return UNIVERSE.filter(pl.col("gene_symbol") != "CDH23")
+
+    result = run([ck_universe_without_cdh23, ck_unrelated, ck_weighted, ck_ranked])
+    assert CALLS == Counter({"ck_universe": 1, "ck_weighted": 1, "ck_ranked": 1})
+    assert _statuses(result) == {"ck_universe": "written", "ck_unrelated": "reused",
+                                 "ck_weighted": "written", "ck_ranked": "written"}
+    assert store.load_dataframe("ck_ranked", schema="scoring")["gene_symbol"].to_list() == ["CLRN1", "MYO7A", "USH2A"]
+    parts = store.get_checkpoint("ck_ranked", schema="scoring").fingerprint_parts
+    old = built[1]["ck_ranked"].fingerprint_parts
+    assert {p for p in parts if parts[p] != old.get(p)} == {"upstream:ck_universe", "upstream:ck_weighted"}
 
 
 def test_config_section_change_recomputes_only_declaring_assets(run, config_writer, store):
@@ -257,6 +327,9 @@ def test_failing_asset_keeps_previous_table_and_checkpoint(run, store, built):
     assert state() == before
     assert before[1] == built[1]["ck_weighted"]
     assert "ck_ranked" not in CALLS
+    # The previous checkpoint still stands: the run config it was made with is reused.
+    CALLS.clear()
+    assert set(_statuses(run()).values()) == {"reused"} and CALLS == Counter()
 
 
 def test_partitioned_asset_writes_and_rewrites_single_slices(run, store):
@@ -267,16 +340,24 @@ def test_partitioned_asset_writes_and_rewrites_single_slices(run, store):
     assert {k: c.row_count for k, c in checkpoints.items() if c.row_count} == {"1": 1, "3": 1, "10": 1, "11": 1}
     assert_frame_equal(store.load_dataframe("ck_by_chromosome", schema="evidence", partition_key="11"),
                        UNIVERSE.filter(hgnc_id="HGNC:7606").with_columns(value=pl.lit(1.0)))
-    # One status for every slice: the summary says it, with no per-partition map.
-    assert _events(first)["ck_by_chromosome"].metadata["checkpoint"].value == "written"
-    assert "checkpoint_by_partition" not in _events(first)["ck_by_chromosome"].metadata
+    # The slices live in the asset's own chromosome column, not in a column of the store's.
+    assert [c for c, _ in store.table_columns("ck_by_chromosome", schema="evidence")] == [
+        "hgnc_id", "gene_symbol", "chromosome", "value"]
+    # Each partition's materialization carries its own status, row count and fingerprint.
+    events = _partition_events(first, "ck_by_chromosome")
+    assert set(events) == set(CHROMOSOMES)
+    assert {k: m.metadata["checkpoint"].value for k, m in events.items()} == dict.fromkeys(CHROMOSOMES, "written")
+    assert {k: m.metadata["dagster/row_count"].value for k, m in events.items()} == {
+        k: c.row_count for k, c in checkpoints.items()}
+    assert {k: m.metadata["fingerprint"].value for k, m in events.items()} == {
+        k: c.fingerprint for k, c in checkpoints.items()}
     assert store.load_dataframe("ck_chromosome_total", schema="scoring").row(0) == (4, 4.0)
 
     CALLS.clear()
     second = run(PARTITIONED, tags=ALL_CHROMOSOMES, run_config={"ops": {"ck_by_chromosome": {"config": {
         "bump_chromosome": "1"}}}})
-    by_partition = _events(second)["ck_by_chromosome"].metadata["checkpoint_by_partition"].value
-    assert by_partition == {k: "written" if k == "1" else "unchanged" for k in CHROMOSOMES}
+    assert _partition_statuses(second, "ck_by_chromosome") == {
+        k: "written" if k == "1" else "unchanged" for k in CHROMOSOMES}
     after = {c.partition_key: c for c in store.list_checkpoints(schema="evidence", table_name="ck_by_chromosome")}
     assert after["1"].created_at > checkpoints["1"].created_at
     assert all(after[k].created_at == checkpoints[k].created_at for k in CHROMOSOMES if k != "1")
@@ -291,7 +372,8 @@ def test_partitioned_asset_writes_and_rewrites_single_slices(run, store):
     third = run(PARTITIONED, tags=ALL_CHROMOSOMES, run_config={"ops": {"ck_by_chromosome": {"config": {
         "bump_chromosome": "1"}}}})
     assert CALLS == Counter() and LOADS == Counter()
-    assert _events(third)["ck_by_chromosome"].metadata["checkpoint"].value == "reused"
+    assert _partition_statuses(third, "ck_by_chromosome") == dict.fromkeys(CHROMOSOMES, "reused")
+    assert _statuses(third)["ck_chromosome_total"] == "reused"
 
 
 def test_multiprocess_run_finishes_without_lock_errors(pipeline_config_path, db_path, store, monkeypatch, tmp_path):
@@ -314,5 +396,6 @@ def test_multiprocess_run_finishes_without_lock_errors(pipeline_config_path, db_
     assert a_start < b_end and b_start < a_end, "the two layers did not run at the same time"
     checkpoints = {c.table_name: c for c in store.list_checkpoints()}
     assert set(checkpoints) == {"mp_layer_a", "mp_layer_b", "mp_scores"}
+    assert {c.schema_name for c in checkpoints.values()} == {"evidence", "scoring"}
     assert checkpoints["mp_scores"].row_count == 400_000
     assert all(store.verify_checkpoint(c) is None for c in checkpoints.values())

@@ -51,7 +51,7 @@ def test_definitions_assets_carry_code_version_description_and_table(graph):
         node = graph.get(key)
         assert node.code_version, key
         assert node.description and node.description.startswith("One row per"), key
-        assert node.metadata["dagster/table_name"] == f"{node.group_name}.{key.to_user_string()}"
+        assert node.metadata["schema"] == node.group_name
         assert {"polars", "duckdb"} <= set(node.kinds)
 
 

@@ -62,9 +62,10 @@ def test_save_dataframe_round_trips_values(store, kind):
 
 def test_load_dataframe_as_arrow_and_pandas(store):
     store.save_dataframe(GENES, "genes")
-    arrow = store.load_dataframe("genes", as_polars=False)
+    arrow = store.load_dataframe("genes", as_type=pa.Table)
     assert isinstance(arrow, pa.Table)
     assert_frame_equal(pl.from_arrow(arrow), GENES)
+    assert isinstance(store.load_dataframe("genes", as_polars=False), pd.DataFrame)
     frame = store.load_dataframe("genes", as_type="pandas")
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns) == GENES.columns
@@ -95,7 +96,7 @@ def test_checkpoint_lifecycle(store):
                               ("released", "DATE")]
     assert store.verify_checkpoint(listed) is None
 
-    assert store.delete_checkpoint("genes") is True
+    assert store.delete_checkpoint("genes", drop_data=True) is True
     assert not store.has_checkpoint("genes")
     assert store.list_checkpoints() == []
     assert store.load_dataframe("genes") is None
@@ -110,8 +111,9 @@ def test_delete_checkpoint_can_keep_data(store):
 
 
 def test_export_parquet_writes_file_and_provenance_sidecar(store, tmp_path):
-    saved = store.save_dataframe(GENES, "genes", fingerprint="f1")
-    tracker = ProvenanceTracker(config_hash="c" * 64, run_id="run-1", asset_key="genes")
+    saved = store.save_dataframe(GENES, "genes", fingerprint="f1", run_id="run-1",
+                                 provenance={"config_hash": "c" * 64, "code_version": "7", "asset_key": "genes"})
+    tracker = ProvenanceTracker()
     tracker.step("export")
     path = store.export_parquet("genes", tmp_path / "out" / "genes.parquet", provenance=tracker,
                                 order_by=["gene_symbol"])
@@ -121,7 +123,10 @@ def test_export_parquet_writes_file_and_provenance_sidecar(store, tmp_path):
     assert sidecar == ProvenanceTracker.load_sidecar(tmp_path / "out" / "genes.parquet.provenance.json")
     assert [sidecar[k] for k in ("file", "table", "row_count", "content_hash", "fingerprint")] == [
         "genes.parquet", "main.genes", 3, saved.content_hash, "f1"]
-    assert (sidecar["run_id"], sidecar["config_hash"], sidecar["steps"][0]["step"]) == ("run-1", "c" * 64, "export")
+    # The sidecar is the table's own provenance record; the tracker adds how the file was made.
+    assert (sidecar["run_id"], sidecar["config_hash"], sidecar["code_version"], sidecar["asset_key"]) == (
+        "run-1", "c" * 64, "7", "genes")
+    assert sidecar["export_steps"][0]["step"] == "export"
     assert sorted(p.name for p in path.parent.iterdir()) == ["genes.parquet", "genes.parquet.provenance.json"]
 
 
@@ -193,9 +198,10 @@ def test_save_writes_slice_columns_by_name(store):
     store.save_dataframe(pl.DataFrame({"pli": [0.9], "loeuf": [0.2]}), "constraint", partition_key="1")
     store.save_dataframe(pl.DataFrame({"loeuf": [0.3], "pli": [0.8]}), "constraint", partition_key="2")
     assert store.load_dataframe("constraint", partition_key="2").to_dicts() == [{"loeuf": 0.3, "pli": 0.8}]
-    # A reordered schema does not fit the other slices: they are dropped together with their checkpoints.
-    assert [c.partition_key for c in store.list_checkpoints()] == ["2"]
-    assert store.load_dataframe("constraint").to_dicts() == [{"loeuf": 0.3, "pli": 0.8}]
+    # A reorder is not a schema change: the other slice and its checkpoint stay, and both verify.
+    assert [c.partition_key for c in store.list_checkpoints()] == ["1", "2"]
+    assert store.load_dataframe("constraint").to_dicts() == [{"pli": 0.9, "loeuf": 0.2}, {"pli": 0.8, "loeuf": 0.3}]
+    assert store.verify_checkpoints(store.list_checkpoints()) == [None, None]
 
 
 def test_save_replaces_table_when_schema_changes(store):
@@ -305,17 +311,23 @@ def test_partition_slices_have_their_own_checkpoints(store):
     store.save_dataframe(second, "genes", schema="evidence", partition_key="2", fingerprint="f3")
     assert store.get_checkpoint("genes", schema="evidence", partition_key="1") == listed[0]
     assert store.load_dataframe("genes", schema="evidence").height == 3
-    assert store.delete_checkpoint("genes", schema="evidence", partition_key="1")
+    assert store.delete_checkpoint("genes", schema="evidence", partition_key="1", drop_data=True)
     assert_frame_equal(store.load_dataframe("genes", schema="evidence"), second)
     assert store.verify_checkpoint(store.get_checkpoint("genes", schema="evidence", partition_key="2")) is None
 
 
-@pytest.mark.parametrize("partition", [None, "1"], ids=["table", "slice"])
-def test_save_rejects_frame_with_partition_column(store, partition):
-    # A whole table with this column would be read back without it and never verify.
+def test_save_rejects_slice_frame_with_the_store_partition_column(store):
+    # A slice kept in the store's own partition_key column cannot hold a user column of that name.
     with pytest.raises(ValueError, match=PARTITION_COLUMN):
-        store.save_dataframe(GENES.with_columns(pl.lit("1").alias(PARTITION_COLUMN)), "genes", partition_key=partition)
+        store.save_dataframe(GENES.with_columns(pl.lit("1").alias(PARTITION_COLUMN)), "genes", partition_key="1")
     assert store.load_dataframe("genes") is None
+
+
+def test_whole_table_may_have_a_partition_key_column(store):
+    frame = GENES.with_columns(pl.lit("1").alias(PARTITION_COLUMN))
+    store.save_dataframe(frame, "genes")
+    assert_frame_equal(store.load_dataframe("genes"), frame)
+    assert store.verify_checkpoint(store.get_checkpoint("genes")) is None
 
 
 def test_save_if_changed_leaves_equal_content_untouched(store):

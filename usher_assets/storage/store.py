@@ -36,6 +36,10 @@ class StoreConfigError(StoreError, duckdb.InvalidInputException):
     same mistake raises through dagster-duckdb."""
 
 
+class StoreValueError(StoreError, ValueError):
+    """The frame cannot be stored as it is (column names, partition rows, a schema change); nothing was written."""
+
+
 class StoreLockedError(StoreError):
     """Another process held the database's write lock for longer than the lock timeout."""
 
@@ -218,21 +222,23 @@ class PipelineStore:
                 else:
                     prior = {s.key: previous.get(s.key) if keep_unchanged else None for s in slices}
                     outcomes = writes.write_slices(con, ref, data.column_names, slices, prior,
-                                                   {k for k in previous if k is not None})
+                                                   {k for k in previous if k is not None}, None in previous)
                 saved = []
                 for outcome in outcomes:
                     fingerprint, parts = fingerprints.get(outcome.key, (None, {}))
                     checkpoint = self._record_checkpoint(con, ref, outcome, previous.get(outcome.key), description,
                                                          fingerprint, parts, run_id)
                     self._insert_provenance(con, ref.slice(outcome.key), checkpoint,
-                                            (provenance or {}) | {"fingerprint": fingerprint})
+                                            {"run_id": run_id} | (provenance or {}) | {"fingerprint": fingerprint})
                     saved.append((checkpoint, outcome.wrote))
                 # Not in a finally: in an aborted transaction unregister itself fails and would hide
                 # DuckDB's real error, and the rollback drops the view anyway.
                 con.unregister(INCOMING)
         except StoreError:
             raise
-        except (duckdb.Error, ValueError) as exc:
+        except ValueError as exc:
+            raise StoreValueError(f"{self.db_path}: saving {label} failed, previous version kept: {exc}") from exc
+        except duckdb.Error as exc:
             raise StoreError(f"{self.db_path}: saving {label} failed, previous version kept: {exc}") from exc
         return saved
 
@@ -322,10 +328,12 @@ class PipelineStore:
                     slices is None and self._hidden_partitioned(con, ref, present))
                 names = [c for c, _ in table_state.data_columns(present, hidden)]
                 if columns:
+                    for column in columns:
+                        validate_name(column, "column name")
                     unknown = [c for c in columns if c not in names]
                     if unknown:
-                        raise StoreError(f"{self.db_path}: {ref.label} has no columns {unknown} (it has {names})")
-                    names = [validate_name(c, "column name") for c in columns]
+                        raise StoreValueError(f"{self.db_path}: {ref.label} has no columns {unknown} (it has {names})")
+                    names = list(columns)
                 select = ", ".join(quote(n) for n in names)
                 sql = f"SELECT {select} FROM {ref.qualified}"
                 if slices is not None:

@@ -56,11 +56,13 @@ def write_table(con, ref: TableRef, names: list[str], previous: Checkpoint | Non
 
 
 def write_slices(con, ref: TableRef, names: list[str], slices: list[Slice],
-                 previous: dict[str, Checkpoint | None], checkpointed_keys: set[str]) -> list[Written]:
+                 previous: dict[str, Checkpoint | None], checkpointed_keys: set[str],
+                 was_whole: bool = False) -> list[Written]:
     """Replace each slice whose content changed; rows of the incoming frame must each fall in one slice.
 
     `checkpointed_keys` are the table's slices that have a checkpoint: a schema change that would
-    break one of them outside this write is refused, with the other slices left as they are.
+    break one of them outside this write is refused, with the other slices left as they are. A table
+    stored whole until now (`was_whole`) is replaced, its whole-table checkpoint dropped.
     """
     columns = incoming_columns(con, ref, names)
     hidden = any(s.hidden for s in slices)
@@ -77,6 +79,10 @@ def write_slices(con, ref: TableRef, names: list[str], slices: list[Slice],
             raise ValueError(f"{ref.label}: {outside} rows fall in none of the partitions written "
                              f"({', '.join(s.key for s in slices)}); check the asset's partition_expr "
                              "and the values of its partition column")
+    if was_whole:
+        con.execute(f"DROP TABLE IF EXISTS {ref.qualified}")
+        con.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ? AND partition_key = ''",
+                    [ref.schema, ref.table])
     _fit_schema(con, ref, columns, hidden, slices, checkpointed_keys)
     stored = _stored_hashes(con, ref, [previous.get(s.key) for s in slices])
     results = []

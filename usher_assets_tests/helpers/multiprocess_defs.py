@@ -8,8 +8,8 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from usher_assets.assets.checkpointed import checkpointed_asset
 from usher_assets.resources import PipelineResource, load_config
+from usher_assets.storage import checkpointed_asset
 from usher_assets.storage.io_manager import DuckDBIOManager
 
 LAYER_ROWS = 400_000
@@ -30,20 +30,20 @@ def _layer(seed: int) -> pl.DataFrame:
     return pl.DataFrame({"gene_index": np.arange(LAYER_ROWS), "score": np.random.default_rng(seed).random(LAYER_ROWS)})
 
 
-@checkpointed_asset(group="evidence", code_version="1")
+@checkpointed_asset(metadata={"schema": "evidence"}, code_version="1")
 def mp_layer_a():
     """One row per index: a random score."""
     return _layer(1)
 
 
-@checkpointed_asset(group="evidence", code_version="1")
+@checkpointed_asset(metadata={"schema": "evidence"}, code_version="1")
 def mp_layer_b():
     """One row per index: a random score."""
     return _layer(2)
 
 
-@checkpointed_asset(group="scoring", code_version="1")
-def mp_scores(mp_layer_a, mp_layer_b):
+@checkpointed_asset(metadata={"schema": "scoring"}, code_version="1")
+def mp_scores(mp_layer_a: pl.DataFrame, mp_layer_b: pl.DataFrame):
     """One row per index: the mean of the two layers."""
     return mp_layer_a.select("gene_index", (mp_layer_a["score"] + mp_layer_b["score"]) / 2)
 
