@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from usher_assets.storage.checkpoints import Checkpoint
 from usher_assets.storage.dependencies import StoredAsset, asset_fingerprints, schema_for, stored_asset
@@ -57,6 +57,8 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
     Partitions are slices selected by `partition_expr` metadata (a column or SQL expression; a dict per
     dimension for multi-partitions), or kept in a `partition_key` column when none is given.
     """
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt argument is an error, not silently ignored
 
     database: str = Field(description="Path to the DuckDB database file.")
     schema_: str | None = Field(default=None, alias="schema", description="Schema for tables that name none.")
