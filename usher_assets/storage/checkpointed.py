@@ -207,6 +207,10 @@ def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: 
     provenance.step("decide", seconds=round(time.monotonic() - started, 4), slices=len(partition_keys or [None]),
                     recompute=reasons)
     if not reasons:
+        # One event a step, so the run's event list shows reuse at a glance (the metadata says it per slice).
+        labels = ", ".join(t.ref.label for t, *_rest in plans.values())
+        slices = len(partition_keys) if partition_keys else 1
+        context.log.info(f"checkpoint reused: {labels} ({slices} slice{'s' if slices > 1 else ''}), body not run")
         for key, (target, fingerprints, checkpoints, _) in plans.items():
             yield _reused(context, key, target, fingerprints, checkpoints, partition_keys, last.get(key) or {})
         yield from _checks(context, spec, plans)
