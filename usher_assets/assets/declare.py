@@ -85,8 +85,9 @@ def pipeline_asset(*, group: str, code_version: str, sources: tuple[str, ...] = 
             result = fn(**inputs, **{p: specials[p] for p in params if p in specials})
             frame, metadata = result if isinstance(result, tuple) else (result, {})
             if partitioned:
-                # A gene with no chromosome is in no partition (its evidence stays NULL).
-                frame = frame.filter(frame[CHROMOSOME].is_not_null())
+                # Layers are computed genome-wide (ranks need every gene); the run stores the chromosomes
+                # it was asked for. A gene with no chromosome is in no partition (its evidence stays NULL).
+                frame = frame.filter(frame[CHROMOSOME].is_in(list(context.partition_keys)))
             return dg.Output(frame, metadata=metadata)
 
         body.__name__ = fn.__name__

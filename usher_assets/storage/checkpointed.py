@@ -198,35 +198,40 @@ def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: 
         last = {k: store.latest_provenance(t.ref.table, schema=t.ref.schema,
                                            partition_key=(partition_keys or [None])[-1])
                 for k, (t, *_rest) in plans.items()}
-    reasons = {f"{key.to_user_string()}" + (f"[{part}]" if part is not None else ""): why
-               for key, (_, _, _, whys) in plans.items() for part, why in zip(partition_keys or [None], whys) if why}
+    reasons = {(target.ref.label, part): why for key, (target, _, _, whys) in plans.items()
+               for part, why in zip(partition_keys or [None], whys) if why}
     if missing_files:
-        reasons["files"] = f"files the body writes are missing: {', '.join(missing_files)}"
+        reasons[(", ".join(t.ref.label for t, *_rest in plans.values()), None)] = (
+            f"files the body writes are missing: {', '.join(missing_files)}")
     provenance = ProvenanceTracker(run_id=context.run.run_id, code_version=context.assets_def.code_versions_by_key
                                    .get(keys[0]), **declared.provenance)
     provenance.step("decide", seconds=round(time.monotonic() - started, 4), slices=len(partition_keys or [None]),
-                    recompute=reasons)
+                    recompute={f"{label}[{part}]" if part else label: why for (label, part), why in reasons.items()})
     if not reasons:
         # One event a step, so the run's event list shows reuse at a glance (the metadata says it per slice).
         labels = ", ".join(t.ref.label for t, *_rest in plans.values())
         slices = len(partition_keys) if partition_keys else 1
-        context.log.info(f"checkpoint reused: {labels} ({slices} slice{'s' if slices > 1 else ''}), body not run")
+        context.log.info(f"{labels}: checkpoint reused ({slices} slice(s)), body not run")
         for key, (target, fingerprints, checkpoints, _) in plans.items():
             yield _reused(context, key, target, fingerprints, checkpoints, partition_keys, last.get(key) or {})
         yield from _checks(context, spec, plans)
         return
-    by_reason: dict[str, list[str]] = {}
-    for where, why in reasons.items():
-        by_reason.setdefault(why, []).append(where)
-    for why, where in by_reason.items():
-        shown = ", ".join(where[:5]) + (f" and {len(where) - 5} more" if len(where) > 5 else "")
-        context.log.info(f"computing {shown} ({why})")
+    by_reason: dict[tuple[str, str], list] = {}
+    for (label, part), why in reasons.items():
+        by_reason.setdefault((label, why), []).append(part)
+    for (label, why), parts in by_reason.items():
+        where = "" if parts == [None] else f" slices {', '.join(map(str, parts))}"
+        context.log.info(f"{label}:{where} computing ({why})")
     results = _compute(context, config, spec, fn, manager, graph, keys, partition_keys, provenance)
     for key, (value, metadata) in results.items():
-        target, fingerprints, _, _ = plans[key]
+        target, fingerprints, checkpoints, whys = plans[key]
         record = provenance.to_dict() | {"asset_key": key.to_user_string(), "metadata": plain_metadata(metadata)}
+        # Slices whose checkpoint still holds keep it (and its run id): only the others are rewritten.
+        reused = {part: checkpoint for part, checkpoint, why in zip(partition_keys or [], checkpoints, whys)
+                  if why is None and not missing_files}
         output = CheckpointedOutput(value, dict(zip(partition_keys or [None], fingerprints)), record,
-                                    description=(context.assets_def.descriptions_by_key.get(key) or "").split("\n")[0])
+                                    description=(context.assets_def.descriptions_by_key.get(key) or "").split("\n")[0],
+                                    reused=reused)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", dg.BetaWarning)  # data_version on Output is marked beta
             yield dg.Output(output, output_name=context.assets_def.get_output_name_for_asset_key(key),

@@ -29,6 +29,7 @@ class CheckpointedOutput:
     fingerprints: dict[str | None, Fingerprint]
     provenance: dict = field(default_factory=dict)
     description: str | None = None
+    reused: dict[str, Checkpoint] = field(default_factory=dict)  # slices whose checkpoint stands; not rewritten
 
 
 def summarize(statuses: list[str]) -> str:
@@ -102,11 +103,14 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
             frame, target.ref, target.slices(keys),
             {k: (fp.value, fp.parts) for k, fp in fingerprints.items()},
             description=checkpointed.description if checkpointed else None,
-            provenance=provenance | {"code_version": _code_version(context)}, run_id=context.run_id)
-        statuses = ["written" if wrote else "unchanged" for _, wrote in saved]
-        checkpoints = [c for c, _ in saved]
+            provenance=provenance | {"code_version": _code_version(context)}, run_id=context.run_id,
+            keep=frozenset(checkpointed.reused) if checkpointed else frozenset())
+        outcome = {c.partition_key: (c, "written" if wrote else "unchanged") for c, wrote in saved}
+        outcome |= {k: (c, "reused") for k, c in (checkpointed.reused if checkpointed else {}).items()}
+        ordered = [outcome[k] for k in (keys or [None])]
+        checkpoints, statuses = [c for c, _ in ordered], [s for _, s in ordered]
         context.log.info(f"{target.ref.label}: {summarize(statuses)}, {sum(c.row_count for c in checkpoints):,} rows"
-                         + (f" in {len(saved)} slices" if keys else ""))
+                         + (f" in {len(checkpoints)} slices" if keys else ""))
         context.add_output_metadata(self.metadata_for(target.ref, checkpoints, statuses,
                                                       context.definition_metadata.get("dagster/column_schema")))
         if keys and len(keys) > 1 and context.has_asset_key:

@@ -200,11 +200,12 @@ class PipelineStore:
     def save(self, df: Any, ref: TableRef, slices: list[Slice] | None,
              fingerprints: dict[str | None, tuple[str | None, dict]], *, description: str | None = None,
              provenance: dict | None = None, run_id: str | None = None,
-             keep_unchanged: bool = True) -> list[tuple[Checkpoint, bool]]:
+             keep_unchanged: bool = True, keep: frozenset[str] = frozenset()) -> list[tuple[Checkpoint, bool]]:
         """Replace a whole table (`slices` None) or the given slices of it, in one transaction.
 
         Each slice is selected from the frame by its predicate, written only if its content changed,
-        and gets its own checkpoint (fingerprint from `fingerprints[key]`) and provenance row.
+        and gets its own checkpoint (fingerprint from `fingerprints[key]`) and provenance row. Rows of
+        slices in `keep` (checkpoints the caller reuses) are dropped, and those slices left untouched.
         """
         try:
             data = to_arrow(df, ref.label)
@@ -222,7 +223,8 @@ class PipelineStore:
                 else:
                     prior = {s.key: previous.get(s.key) if keep_unchanged else None for s in slices}
                     outcomes = writes.write_slices(con, ref, data.column_names, slices, prior,
-                                                   {k for k in previous if k is not None}, None in previous)
+                                                   {k for k in previous if k is not None}, None in previous,
+                                                   frozenset(keep))
                 saved = []
                 for outcome in outcomes:
                     fingerprint, parts = fingerprints.get(outcome.key, (None, {}))

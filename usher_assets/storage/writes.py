@@ -57,7 +57,7 @@ def write_table(con, ref: TableRef, names: list[str], previous: Checkpoint | Non
 
 def write_slices(con, ref: TableRef, names: list[str], slices: list[Slice],
                  previous: dict[str, Checkpoint | None], checkpointed_keys: set[str],
-                 was_whole: bool = False) -> list[Written]:
+                 was_whole: bool = False, keep: frozenset[str] = frozenset()) -> list[Written]:
     """Replace each slice whose content changed; rows of the incoming frame must each fall in one slice.
 
     `checkpointed_keys` are the table's slices that have a checkpoint: a schema change that would
@@ -83,10 +83,12 @@ def write_slices(con, ref: TableRef, names: list[str], slices: list[Slice],
         con.execute(f"DROP TABLE IF EXISTS {ref.qualified}")
         con.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ? AND partition_key = ''",
                     [ref.schema, ref.table])
-    _fit_schema(con, ref, columns, hidden, slices, checkpointed_keys)
+    _fit_schema(con, ref, columns, hidden, [s for s in slices if s.key not in keep], checkpointed_keys)
     stored = _stored_hashes(con, ref, [previous.get(s.key) for s in slices])
     results = []
     for index, piece in enumerate(slices):
+        if piece.key in keep:
+            continue
         count, total = incoming.get(index, (0, None))
         digest = content_hash(columns, count, total)
         unchanged = previous.get(piece.key) is not None and stored[index] == digest == previous[piece.key].content_hash
