@@ -11,48 +11,72 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import dagster as dg
 import polars as pl
 
 from bench.common import Result, Sample, mixed_frame
-from usher_assets.assets.checkpointed import CheckpointedSpec
-from usher_assets.assets.fingerprints import FingerprintInputs, decide, slice_fingerprint
+from usher_assets.assets.declare import pipeline_provenance
 from usher_assets.config import PipelineConfig
 from usher_assets.schemas import CHROMOSOMES
-from usher_assets.storage.fingerprint import make_fingerprint
+from usher_assets.storage.checkpointed import checkpointed_asset
+from usher_assets.storage.dependencies import DeclaredInputs, asset_fingerprints, stored_node
+from usher_assets.storage.fingerprint import decide, make_fingerprint
 from usher_assets.storage.provenance import ProvenanceTracker
 from usher_assets.storage.store import PipelineStore
 
 GOAL = 2.0
 SIZES = (10, 1_000, 10_000)
 SLICES = CHROMOSOMES[:8]
-GENES = CheckpointedSpec(name="genes", group="sources", code_version="1", upstream=(), sources=(),
-                         config_sections=("scoring",), partitioned=False)
-LAYER = CheckpointedSpec(name="layer", group="evidence", code_version="1", upstream=("genes",), sources=(),
-                         config_sections=("scoring",), partitioned=True)
-SPECS = {"genes": GENES, "layer": LAYER}
+
+
+@checkpointed_asset(metadata={"schema": "sources"}, code_version="1")
+def genes() -> pl.DataFrame:
+    """One row per gene (the bench stores it directly; the body never runs)."""
+    raise NotImplementedError
+
+
+@checkpointed_asset(metadata={"schema": "evidence", "partition_expr": "chromosome"}, code_version="1",
+                    partitions_def=dg.StaticPartitionsDefinition(SLICES))
+def layer(genes: pl.DataFrame) -> pl.DataFrame:
+    """One row per gene, sliced by chromosome (stored directly; the body never runs)."""
+    raise NotImplementedError
+
+
+GRAPH = dg.Definitions(assets=[genes, layer]).resolve_asset_graph()
+GENES, LAYER = stored_node(GRAPH, genes.key, None), stored_node(GRAPH, layer.key, None)
+
+
+def declared(pipeline: PipelineConfig) -> DeclaredInputs:
+    """What both assets declare beside their upstream: the scoring config section."""
+    return DeclaredInputs(parts={"config:scoring": pipeline.section_hash("scoring")})
+
+
+def fingerprints(store: PipelineStore, pipeline: PipelineConfig, key: dg.AssetKey, keys: list[str] | None):
+    """The fingerprints a run computes for the asset (the decorator's own function, default run config)."""
+    return asset_fingerprints(store, GRAPH, key, keys, run_config={}, declared=declared(pipeline))
 
 
 def build_store(path: Path, checkpoints: int, pipeline: PipelineConfig, rows: int = 20_000) -> PipelineStore:
     """A store with exactly `checkpoints` checkpoints: 9 real ones, the rest filler rows."""
     store = PipelineStore(path)
-    genes = mixed_frame(rows, seed=1)
-    store.save_dataframe(genes, "genes", schema="sources", provenance=_provenance(pipeline, "genes"))
-    inputs = FingerprintInputs.gather(store, pipeline, LAYER, SPECS, {})
-    layer = mixed_frame(rows, seed=2).filter(pl.col("chromosome").is_in(SLICES))
-    for key in SLICES:
-        fingerprint = slice_fingerprint(LAYER, key, inputs)
-        store.save_dataframe(layer.filter(pl.col("chromosome") == key), "layer", schema="evidence",
-                             partition_key=key, fingerprint=fingerprint.value,
-                             fingerprint_parts=fingerprint.parts, provenance=_provenance(pipeline, "layer"))
+    [genes_fp] = fingerprints(store, pipeline, genes.key, None)
+    store.save(mixed_frame(rows, seed=1), GENES.ref, None, {None: (genes_fp.value, genes_fp.parts)},
+               provenance=_provenance(pipeline, "genes"))
+    frame = mixed_frame(rows, seed=2).filter(pl.col("chromosome").is_in(SLICES))
+    layer_fps = fingerprints(store, pipeline, layer.key, SLICES)
+    store.save(frame, LAYER.ref, LAYER.slices(SLICES), {k: (f.value, f.parts) for k, f in zip(SLICES, layer_fps)},
+               provenance=_provenance(pipeline, "layer"))
     filler = checkpoints - 1 - len(SLICES)
     record = json.dumps(_provenance(pipeline, "filler"), sort_keys=True)
     with store.transaction() as con:
         # 25 slices per filler table, as the chromosome-partitioned evidence tables have.
         keys = "[" + ", ".join(f"'{k}'" for k in CHROMOSOMES) + "]"
         con.execute(f"""
-            INSERT INTO main._checkpoints
+            INSERT INTO main._checkpoints (schema_name, table_name, partition_key, created_at, row_count,
+                description, fingerprint, fingerprint_parts, content_hash, columns, run_id, slice_where)
             SELECT 'evidence', 'filler_' || (i // 25), {keys}[(i % 25) + 1], now(), 1000, 'filler',
-                   sha256(i::VARCHAR), '{{}}', sha256('c' || i), '[["a", "VARCHAR"]]', 'run'
+                   sha256(i::VARCHAR), '{{}}', sha256('c' || i), '[["a", "VARCHAR"]]', 'run',
+                   '"chromosome" IN (''' || {keys}[(i % 25) + 1] || ''')'
             FROM range(?) AS t(i)""", [filler])
         con.execute(f"""
             INSERT INTO main._provenance
@@ -68,7 +92,7 @@ def build_store(path: Path, checkpoints: int, pipeline: PipelineConfig, rows: in
 
 
 def _provenance(pipeline: PipelineConfig, asset: str) -> dict:
-    tracker = ProvenanceTracker.from_config(pipeline, run_id="bench", asset_key=asset, code_version="1")
+    tracker = ProvenanceTracker(run_id="bench", asset_key=asset, code_version="1", **pipeline_provenance(pipeline))
     tracker.step("compute", seconds=0.1, rows=20_000)
     return tracker.to_dict()
 
@@ -76,16 +100,15 @@ def _provenance(pipeline: PipelineConfig, asset: str) -> dict:
 def operations(store: PipelineStore, pipeline: PipelineConfig) -> dict[str, Callable[[], object]]:
     """The calls a checkpointed rerun makes, each bound to this store."""
     slice_checkpoint = store.get_checkpoint("layer", schema="evidence", partition_key=SLICES[2])
-    inputs = FingerprintInputs.gather(store, pipeline, LAYER, SPECS, {})
-    parts = slice_fingerprint(LAYER, SLICES[2], inputs).parts
+    parts = fingerprints(store, pipeline, layer.key, [SLICES[2]])[0].parts
 
     def skip_decision() -> None:
         # What checkpointed._run does for one partitioned asset before deciding not to run its body.
         with store.session():
-            gathered = FingerprintInputs.gather(store, pipeline, LAYER, SPECS, {})
-            existing = store.get_checkpoints([LAYER.ref.slice(k) for k in SLICES])
-            checkpoints = [existing[LAYER.ref.slice(k)] for k in SLICES]
-            reasons = decide_all(store, checkpoints, [slice_fingerprint(LAYER, k, gathered) for k in SLICES])
+            computed = fingerprints(store, pipeline, layer.key, SLICES)
+            refs = [LAYER.ref.slice(k) for k in SLICES]
+            existing = store.get_checkpoints(refs)
+            reasons = decide(store, [existing[r] for r in refs], computed, False)
             if any(reasons):
                 raise AssertionError(f"slices would be recomputed: {reasons}")
             store.latest_provenance("layer", schema="evidence", partition_key=SLICES[-1])
@@ -98,13 +121,6 @@ def operations(store: PipelineStore, pipeline: PipelineConfig) -> dict[str, Call
         "make_fingerprint": lambda: make_fingerprint(dict(parts)),
         f"skip decision in one session ({len(SLICES)} slices)": skip_decision,
     }
-
-
-def decide_all(store: PipelineStore, checkpoints: list, fingerprints: list) -> list[str | None]:
-    """decide() over all slices, whether it takes one slice (first core) or a list (batched verification)."""
-    if hasattr(store, "verify_checkpoints"):
-        return decide(store, checkpoints, fingerprints, False)
-    return [decide(store, c, f, False) for c, f in zip(checkpoints, fingerprints)]
 
 
 def per_call(fn: Callable[[], object], calls: int) -> float:

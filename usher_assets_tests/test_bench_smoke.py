@@ -43,8 +43,30 @@ def test_lookup_bench_has_a_row_per_operation(lookup_results):
     assert any(n.startswith("list_checkpoints") for n in names)
     assert any(n.startswith("verify_checkpoint") for n in names)
     assert any(n.startswith("make_fingerprint") for n in names)
+    # The skip decision raises if the store's own fingerprints would recompute a slice: it ran, and reused all.
+    assert any(n.startswith("skip decision in one session (8 slices)") for n in names)
     assert all("10 -> 40 checkpoints" in n for n in names)
     assert all(r.ours.values and r.baseline.values for r in lookup_results)
+
+
+def test_lookup_store_holds_real_checkpoints_a_run_would_reuse(tmp_path):
+    from bench.checkpoint_lookup import GENES, LAYER, SLICES, build_store, fingerprints, genes, layer
+    from usher_assets.config import PipelineConfig
+    from usher_assets.storage.fingerprint import decide
+
+    pipeline = PipelineConfig.load()
+    store = build_store(tmp_path / "lookup.duckdb", 40, pipeline, rows=500)
+    assert len(store.list_checkpoints()) == 40
+    real = store.list_checkpoints("evidence", "layer")
+    assert [c.partition_key for c in sorted(real, key=lambda c: SLICES.index(c.partition_key))] == SLICES
+    assert all(c.slice_where and c.slice_where.startswith("chromosome IN") for c in real)
+    assert sum(c.row_count for c in real) == store.load_dataframe("layer", schema="evidence").height > 0
+    assert store.verify_checkpoints(real) == [None] * len(SLICES)
+    for key, keys, target in ((genes.key, None, GENES), (layer.key, SLICES, LAYER)):
+        refs = [target.ref.slice(k) for k in (keys or [None])]
+        found = store.get_checkpoints(refs)
+        assert decide(store, [found[r] for r in refs], fingerprints(store, pipeline, key, keys), False) == [
+            None] * len(refs)
 
 
 def test_render_writes_a_results_table(store_result, lookup_results):

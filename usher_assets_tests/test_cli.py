@@ -32,7 +32,7 @@ def build_store(config_path: Path) -> PipelineStore:
     """An unpartitioned source table and a chromosome-partitioned layer, saved as the decorator would."""
     from usher_assets.config import PipelineConfig
 
-    store = PipelineStore.from_config(PipelineConfig.load(config_path))
+    store = PipelineConfig.load(config_path).open_store()
     record = {"code_version": "1", "source_releases": {"hgnc": "2024-10-18"}, "metadata": {"genes": 3}}
     store.save_dataframe(GENES, "genes", "One row per Usher gene.", schema="sources", fingerprint="f" * 64,
                          fingerprint_parts={"code_version": "a" * 64, "source:hgnc": "b" * 64},
@@ -279,38 +279,75 @@ def test_explain_reports_a_tampered_checkpoint(materialized, tmp_path):
     assert entry["slices"][0]["reasons"] == ["checkpoint not intact: content changed since the checkpoint was written"]
 
 
-# -- explain's wording, in-process on a spec of our own ----------------------------------------------
+# -- explain's wording, in-process on definitions of our own -----------------------------------------
 
-def _saved_spec_store(specs: dict, config_path: Path) -> PipelineStore:
-    """Store one checkpoint per spec, upstream first, exactly as the decorator would fingerprint it."""
-    from usher_assets.assets.fingerprints import FingerprintInputs, slice_fingerprint
+def _explain_definitions(config_path: Path, code_versions: dict | None = None):
+    """Definitions of three small pipeline assets, on the store and config of `config_path`.
+
+    raw_genes reads the hgnc source, gene_table reads raw_genes, weighted_genes declares the scoring section.
+    """
+    import dagster as dg
+
+    from usher_assets.assets.declare import pipeline_asset
     from usher_assets.config import PipelineConfig
+    from usher_assets.resources import PipelineResource
+    from usher_assets.storage import DuckDBIOManager
+
+    versions = {"raw_genes": "1", "gene_table": "1", "weighted_genes": "1"} | (code_versions or {})
+
+    @pipeline_asset(group="sources", code_version=versions["raw_genes"], sources=("hgnc",))
+    def raw_genes():
+        """One row per gene."""
+        return GENES
+
+    @pipeline_asset(group="sources", code_version=versions["gene_table"])
+    def gene_table(raw_genes):
+        """One row per gene."""
+        return raw_genes
+
+    @pipeline_asset(group="scoring", code_version=versions["weighted_genes"], config_sections=("scoring",))
+    def weighted_genes():
+        """One row per gene."""
+        return GENES
 
     pipeline = PipelineConfig.load(config_path)
-    store = PipelineStore.from_config(pipeline)
-    for spec in specs.values():
-        inputs = FingerprintInputs.gather(store, pipeline, spec, specs, {})
-        fingerprint = slice_fingerprint(spec, None, inputs)
-        store.save_dataframe(GENES, spec.name, "One row per gene.", schema=spec.group, fingerprint=fingerprint.value,
-                             fingerprint_parts=fingerprint.parts,
-                             provenance={"code_version": spec.code_version,
-                                         "source_releases": pipeline.source_releases()})
-    return store
+    return dg.Definitions(assets=[raw_genes, gene_table, weighted_genes], resources={
+        "io_manager": DuckDBIOManager(database=str(pipeline.database_path)),
+        "pipeline": PipelineResource(config_path=str(config_path))})
+
+
+def _materialize_definitions(defs, selection=None) -> None:
+    """A real run of the definitions' assets, so each checkpoint is exactly what the decorator records."""
+    import dagster as dg
+
+    assets = list(defs.assets)
+    result = dg.materialize(assets, selection=selection, resources=defs.resources)
+    assert result.success
 
 
 def test_explain_names_a_changed_release_upstream(tmp_path):
-    from usher_assets.assets.checkpointed import CheckpointedSpec
     from usher_assets.config import PipelineConfig
     from usher_assets.inspection.explain import explain_assets
 
-    specs = {"raw_genes": CheckpointedSpec("raw_genes", "sources", "1", (), ("hgnc",), (), False),
-             "gene_table": CheckpointedSpec("gene_table", "sources", "1", ("raw_genes",), (), (), False)}
-    store = _saved_spec_store(specs, write_config(tmp_path))
-    relabelled = PipelineConfig.load(_edit_sources(tmp_path / "usher.yaml", hgnc={"release": "2025-01-01"}))
-    raw, table = explain_assets(store, relabelled, specs, {name: {} for name in specs})
-    assert raw.slices[0].reasons == ("source file hgnc: release '2024-10-18' -> '2025-01-01'",)
+    config_path = write_config(tmp_path)
+    _materialize_definitions(_explain_definitions(config_path))
+    relabelled_path = _edit_sources(tmp_path / "usher.yaml", hgnc={"release": "2025-01-01"})
+    relabelled = PipelineConfig.load(relabelled_path)
+    store = relabelled.open_store()
+    defs = _explain_definitions(relabelled_path)
+    raw, table = explain_assets(store, relabelled, defs, ["raw_genes", "gene_table"])
+    assert raw.status == "recompute"
+    raw_reasons = raw.slices[0].reasons
+    # gene_table's own inputs are unchanged until raw_genes recomputes: reused for now, raw_genes pending.
+    assert (table.status, table.slices[0].reasons, table.upstream_recomputing) == ("reuse", (), ["raw_genes"])
+    # Once raw_genes recomputed (to the same rows), the release it carries reaches gene_table's fingerprint.
+    _materialize_definitions(defs, selection=["raw_genes"])
+    raw, table = explain_assets(store, relabelled, defs, ["raw_genes", "gene_table"])
+    assert raw.status == "reuse" and table.upstream_recomputing == []
     assert table.slices[0].reasons == ("release of a source upstream: hgnc '2024-10-18' -> '2025-01-01'",)
-    assert table.upstream_recomputing == ["raw_genes"]
+    assert table.status == "recompute"
+    # raw_genes reads hgnc itself: its release is its own source file's, said once, not an upstream's.
+    assert raw_reasons == ("source file hgnc: release '2024-10-18' -> '2025-01-01'",)
 
 
 @pytest.mark.parametrize("code_version, weights, expected", [
@@ -319,21 +356,17 @@ def test_explain_names_a_changed_release_upstream(tmp_path):
     ("1", {"constraint": 0.5, "annotation": 0.5}, ["its config section 'scoring'"]),
 ])
 def test_explain_names_code_version_and_config_section(tmp_path, code_version, weights, expected):
-    from dataclasses import replace
-
-    from usher_assets.assets.checkpointed import CheckpointedSpec
     from usher_assets.config import PipelineConfig
     from usher_assets.inspection.explain import explain_assets
 
-    spec = CheckpointedSpec("weighted_genes", "scoring", "1", (), (), ("scoring",), False)
-    store = _saved_spec_store({spec.name: spec}, write_config(tmp_path))
+    _materialize_definitions(_explain_definitions(write_config(tmp_path)))
     raw = yaml.safe_load((tmp_path / "usher.yaml").read_text())
     if weights:
         raw["scoring"]["weights"] = weights
     (tmp_path / "now.yaml").write_text(yaml.safe_dump(raw))
-    changed = replace(spec, code_version=code_version)
-    [status] = explain_assets(store, PipelineConfig.load(tmp_path / "now.yaml"), {spec.name: changed},
-                              {spec.name: {}})
+    now = PipelineConfig.load(tmp_path / "now.yaml")
+    defs = _explain_definitions(tmp_path / "now.yaml", {"weighted_genes": code_version})
+    [status] = explain_assets(now.open_store(), now, defs, ["weighted_genes"])
     assert list(status.slices[0].reasons) == expected
     assert status.recomputes == bool(expected)
 
@@ -371,11 +404,11 @@ def test_explain_text_groups_slices_and_names_pending_upstream():
 ])
 def test_unavailable_sources_names_what_a_run_would_trip_on(tmp_path, change, expected):
     from usher_assets.config import PipelineConfig
-    from usher_assets.inspection.explain import unavailable_sources
+    from usher_assets.sources.resolve import unavailable_reason
 
     pipeline = PipelineConfig.load(_edit_sources(write_config(tmp_path), hgnc=change))
-    store = PipelineStore.from_config(pipeline)
-    assert unavailable_sources(store, pipeline, ("hgnc",)) == {"hgnc": expected.format(root=pipeline.root)}
+    store = pipeline.open_store()
+    assert unavailable_reason(store, pipeline, "hgnc") == expected.format(root=pipeline.root)
 
 
 @pytest.mark.parametrize("recorded, expected", [
@@ -386,7 +419,7 @@ def test_unavailable_sources_trusts_a_verified_download(tmp_path, recorded, expe
     import hashlib
 
     from usher_assets.config import PipelineConfig
-    from usher_assets.inspection.explain import unavailable_sources
+    from usher_assets.sources.resolve import unavailable_reason
     from usher_assets.sources.download import cache_path_for
 
     url = "https://example.invalid/hgnc.txt"
@@ -397,6 +430,6 @@ def test_unavailable_sources_trusts_a_verified_download(tmp_path, recorded, expe
     cached.write_text("hgnc_id\tsymbol\nHGNC:12601\tUSH2A\n")
     digest = hashlib.sha256(cached.read_bytes()).hexdigest() if recorded == "matching" else "1" * 64
     cached.with_name(cached.name + ".sha256").write_text(f"{digest}  {cached.name}\n")
-    store = PipelineStore.from_config(pipeline)
-    found = unavailable_sources(store, pipeline, ("hgnc",))
+    store = pipeline.open_store()
+    found = {key: why for key in ("hgnc",) if (why := unavailable_reason(store, pipeline, key)) is not None}
     assert found == {k: v.format(cached=cached) for k, v in expected.items()}

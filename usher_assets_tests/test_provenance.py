@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 from usher_assets import __version__
-from usher_assets.storage import ProvenanceTracker, StoreError
+from usher_assets.assets.declare import pipeline_provenance
+from usher_assets.storage import ProvenanceTracker, StoreError, TableRef
 from usher_assets.storage.provenance import TRACKED_LIBRARIES
 
 GENES = pl.DataFrame({"hgnc_id": ["HGNC:7606", "HGNC:12601"], "gene_symbol": ["MYO7A", "USH2A"]})
@@ -16,8 +17,8 @@ GENES = pl.DataFrame({"hgnc_id": ["HGNC:7606", "HGNC:12601"], "gene_symbol": ["M
 
 @pytest.fixture
 def tracker(pipeline_config) -> ProvenanceTracker:
-    tracker = ProvenanceTracker.from_config(pipeline_config, run_id="run-42", asset_key="gene_universe",
-                                            code_version="3")
+    tracker = ProvenanceTracker(run_id="run-42", asset_key="gene_universe", code_version="3",
+                                **pipeline_provenance(pipeline_config))
     tracker.step("parse", rows=19_290)
     tracker.step("filter", kept="protein-coding")
     return tracker
@@ -96,3 +97,38 @@ def test_save_dataframe_writes_provenance_with_table(tracker, store):
     assert (latest["run_id"], latest["table"], latest["row_count"], latest["content_hash"]) == (
         "run-42", "main.gene_universe", 2, checkpoint.content_hash)
     assert store.execute_query("SELECT fingerprint FROM _provenance")["fingerprint"].to_list() == ["f1"]
+
+
+def test_export_parquet_sidecar_is_the_tables_own_record(tracker, store, tmp_path):
+    checkpoint = store.save_dataframe(GENES, "gene_universe", schema="sources", provenance=tracker.to_dict(),
+                                      fingerprint="f1", run_id="run-42")
+    exported = store.export_parquet("gene_universe", tmp_path / "exports" / "genes.parquet", schema="sources")
+    sidecar = ProvenanceTracker.load_sidecar(exported)
+    assert pl.read_parquet(exported).equals(GENES)
+    assert sidecar == json.loads(json.dumps(store.table_record(TableRef("sources", "gene_universe")) | {
+        "file": "genes.parquet"}, default=str))
+    assert (sidecar["run_id"], sidecar["asset_key"], sidecar["code_version"]) == ("run-42", "gene_universe", "3")
+    assert (sidecar["row_count"], sidecar["content_hash"], sidecar["fingerprint"]) == (
+        2, checkpoint.content_hash, "f1")
+    assert sidecar["table"] == "sources.gene_universe" and sidecar["checkpoint_run_id"] == "run-42"
+    assert [s["step"] for s in sidecar["steps"]] == ["parse", "filter"]
+    assert sidecar["source_releases"]["hgnc"] == "2024-10-18"
+    assert "export_steps" not in sidecar
+    assert not list((tmp_path / "exports").glob("*.tmp"))
+
+
+def test_export_parquet_sidecar_adds_a_trackers_export_steps(tracker, store, tmp_path):
+    store.save_dataframe(GENES, "gene_universe", provenance=tracker.to_dict())
+    export = ProvenanceTracker(run_id="run-43", asset_key="export")
+    export.step("export", rows=2)
+    exported = store.export_parquet("gene_universe", tmp_path / "genes.parquet", provenance=export,
+                                    order_by=["gene_symbol"])
+    sidecar = ProvenanceTracker.load_sidecar(exported)
+    assert sidecar["run_id"] == "run-42"  # the table's record, not the exporter's
+    assert [s["step"] for s in sidecar["export_steps"]] == ["export"]
+
+
+def test_export_parquet_of_a_missing_table_is_a_store_error(store, tmp_path):
+    with pytest.raises(StoreError, match="no stored table main.never_saved"):
+        store.export_parquet("never_saved", tmp_path / "never.parquet")
+    assert not (tmp_path / "never.parquet").exists()

@@ -12,9 +12,9 @@ import yaml
 
 from conftest import clone_build, write_config
 from pipeline_runs import all_asset_keys, checkpoints_by_asset, downstream_of, recomputed
-from usher_assets.assets.checkpointed import SPECS
 from usher_assets.config import PROJECT_ROOT
 from usher_assets.definitions import build_definitions
+from usher_assets.inspection.registry import registered_assets
 from usher_assets.schedules import WEEKLY_REFRESH_CRON, refresh_job, weekly_refresh
 
 MONDAY_3AM = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
@@ -111,6 +111,19 @@ def refresh_runs(golden_build, tmp_path_factory):
     return runs
 
 
+def sources_readers(defs: dg.Definitions, source: str) -> set[str]:
+    """The assets that declare reading `source` (their `sources_read` metadata)."""
+    return {name for name, asset in registered_assets(defs).items()
+            if source in (asset.assets_def.metadata_by_key[asset.key].get("sources_read") or [])}
+
+
+def test_only_go_terms_reads_the_relabelled_source(tmp_path, monkeypatch):
+    monkeypatch.setenv("USHER_CONFIG", str(write_config(tmp_path)))
+    defs = refresh_definitions()
+    assert sources_readers(defs, RELEASE_CHANGED) == {"go_terms"}
+    assert sources_readers(defs, CONTENT_CHANGED) == {CONTENT_CHANGED}
+
+
 @pytest.mark.slow
 def test_unchanged_rerun_reuses_every_partition(refresh_runs):
     unchanged = refresh_runs["unchanged"].checkpoints
@@ -120,7 +133,7 @@ def test_unchanged_rerun_reuses_every_partition(refresh_runs):
 
 @pytest.mark.slow
 def test_release_change_recomputes_the_readers_and_everything_downstream(refresh_runs):
-    readers = {name for name, spec in SPECS.items() if RELEASE_CHANGED in spec.sources}
+    readers = sources_readers(refresh_runs["defs"], RELEASE_CHANGED)
     changed = refresh_runs["release_changed"].checkpoints
     expected = downstream_of(refresh_runs["defs"], readers)
     assert readers == {"go_terms"}
