@@ -90,7 +90,7 @@ def build_scoring_assets():
         return known, metadata
 
     # Not the storage section: where the exports go is checked by `outputs` (a missing file reruns it).
-    @checkpointed_asset(group="report", code_version="2", config_sections=("scoring",),
+    @checkpointed_asset(group="report", code_version="3", config_sections=("scoring",),
                         kinds=("polars", "duckdb", "html"), outputs=exported_files)
     def candidates(gene_scores, gene_universe, ciliaminer, pipeline):
         """One row per gene, best first: rank, IDs, composite score, tier, evidence count and layer scores."""
