@@ -43,9 +43,10 @@ test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
 # dagster dev runs a webserver, a daemon and code servers; the wrapper stops that whole process group on
-# Ctrl-C or SIGTERM (dagster dev alone ignores SIGTERM when started in the background).
+# Ctrl-C or SIGTERM (dagster dev alone ignores SIGTERM when started in the background). `exec`: the shell the
+# variable assignment needs must not stand between make, which forwards SIGTERM to its child, and the wrapper.
 ui: $(VENV)/.installed-run
-	PYTHONWARNINGS="$(QUIET_CLI_WARNINGS)" $(BIN)/python -m usher_assets.process_group $(BIN)/dagster dev -h 127.0.0.1 -p $(UI_PORT) -w workspace.yaml
+	PYTHONWARNINGS="$(QUIET_CLI_WARNINGS)" exec $(BIN)/python -m usher_assets.process_group $(BIN)/dagster dev -h 127.0.0.1 -p $(UI_PORT) -w workspace.yaml
 
 $(VENV)/.bench-installed: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
