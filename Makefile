@@ -6,35 +6,58 @@ export DAGSTER_HOME := $(CURDIR)
 # Every chromosome partition; with --select '*' the CLI needs a range, and takes it because every
 # asset has a single-run backfill policy.
 PARTITIONS := 1...MT
+UI_PORT ?= 3000
+# Console detail of `make run`: INFO (progress, one line per decision) unless LOG_LEVEL=DEBUG is given,
+# which adds every Dagster event. The UI's event log keeps every event either way.
+LOG_LEVEL ?= INFO
+# Warnings Dagster's own CLI raises on every start, about itself: `asset materialize` and `dev` are superseded
+# by the separate `dg` package, and the '*' selection uses a beta parameter. Matched by message, nothing else.
+QUIET_CLI_WARNINGS := ignore:Function \`asset_materialize_command\` is superseded,ignore:Function \`dev_command\` is superseded,ignore:Parameter \`include_sources\` of function \`AssetSelection.all\` is currently in beta
 
 .PHONY: setup run test ui bench clean
 
-setup: $(VENV)/.installed
+# What running needs (the `run` stamp) and what testing adds on top (the `dev` stamp). Each stamp is
+# older than pyproject.toml or missing after an edit or a fresh clone, so switching targets installs
+# only what is missing.
+setup: $(VENV)/.installed-dev
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed-run: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), f"Python 3.11+ needed, found {sys.version.split()[0]}"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-run
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-run: setup
-	$(BIN)/dagster asset materialize --select '*' --partition-range $(PARTITIONS) -m usher_assets.definitions
+run: $(VENV)/.installed-run
+	@echo "dagster asset materialize --select '*' --partition-range $(PARTITIONS) (LOG_LEVEL=$(LOG_LEVEL))"
+	@PYTHONWARNINGS="$(QUIET_CLI_WARNINGS)" $(BIN)/dagster asset materialize --select '*' \
+		--partition-range $(PARTITIONS) -m usher_assets.definitions \
+		--config-json '{"loggers": {"console": {"config": {"log_level": "$(LOG_LEVEL)"}}}}'
 	@$(BIN)/usher-assets outputs
 
-test: setup
+test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
-ui: setup
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+# dagster dev runs a webserver, a daemon and code servers; the wrapper stops that whole process group on
+# Ctrl-C or SIGTERM (dagster dev alone ignores SIGTERM when started in the background). `exec`: the shell the
+# variable assignment needs must not stand between make, which forwards SIGTERM to its child, and the wrapper.
+ui: $(VENV)/.installed-run
+	PYTHONWARNINGS="$(QUIET_CLI_WARNINGS)" exec $(BIN)/python -m usher_assets.process_group $(BIN)/dagster dev -h 127.0.0.1 -p $(UI_PORT) -w workspace.yaml
 
-$(VENV)/.bench-installed: $(VENV)/.installed
+$(VENV)/.bench-installed: $(VENV)/.installed-dev
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
 # BENCH_ARGS=--quick for fewer repeats; results go to bench/RESULTS.md.
-bench: setup $(VENV)/.bench-installed
+bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# Everything make run, make ui and `usher-assets checkpoints export` create: the database, the exports and
+# the Dagster instance under DAGSTER_HOME (the repo root; see dagster.yaml). .dagster_home is where
+# instance storage lived before.
 clean:
-	rm -rf .usher outputs .dagster_home
+	rm -rf .usher outputs history storage schedules logs .logs_queue .telemetry .nux .dagster_home

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("verify", parents=[common], help="check every table against its checkpoint")
     export = actions.add_parser("export", parents=[common], help="write a table to Parquet with a provenance sidecar")
     export.add_argument("table", metavar="TABLE")
-    export.add_argument("path", metavar="PATH", type=Path)
+    export.add_argument("path", metavar="PATH", type=Path,
+                        help="file to write; a relative path is taken inside the config's output dir")
     return parser
 
 
@@ -149,14 +150,15 @@ def _verify(config, args) -> int:
 
 
 def _export(config, args) -> int:
-    from usher_assets.inspection.catalog import export_table, open_store, resolve_table, table_rows
+    from usher_assets.inspection.catalog import (export_destination, export_table, open_store, resolve_table,
+                                                 table_rows)
     from usher_assets.progress import ProgressBar
     from usher_assets.storage.provenance import sidecar_path
 
     store = open_store(config)
     ref = resolve_table(store, args.table)
     with ProgressBar(f"export {ref.label}", table_rows(store, ref), unit="rows") as bar:
-        path = export_table(store, ref, args.path, config, bar=bar)
+        path = export_table(store, ref, export_destination(config, args.path), config, bar=bar)
     _emit(args, {"table": ref.label, "path": str(path), "provenance": str(sidecar_path(path)), "rows": bar.total},
           f"wrote {bar.total:,} rows of {ref.label} to {path} (provenance: {sidecar_path(path)})")
     return 0

@@ -9,6 +9,7 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from usher_assets.config_errors import describe_validation_error, describe_yaml_error
 from usher_assets.storage.fingerprint import canonical_hash
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -117,18 +118,20 @@ class PipelineConfig(_Frozen):
         """Read `path`, else the file named by USHER_CONFIG, else the bundled default."""
         chosen = Path(path) if path else Path(os.environ[CONFIG_ENV_VAR]) if os.environ.get(CONFIG_ENV_VAR) else DEFAULT_CONFIG_PATH
         try:
-            raw = yaml.safe_load(chosen.read_text()) or {}
+            text = chosen.read_text()
         except OSError as exc:
-            raise ConfigError(f"{chosen}: cannot read the configuration file: {exc.strerror}") from exc
+            raise ConfigError(f"{chosen}: cannot read the configuration file: {exc.strerror}") from None
+        try:
+            raw = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{chosen}: not valid YAML: {exc}") from exc
+            raise ConfigError(f"{chosen}, {describe_yaml_error(exc)}") from None
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigError(f"{chosen}: invalid configuration: {problems}") from exc
+            # One line per problem, each with its YAML line; `from None`: pydantic's own report repeats it.
+            problems = describe_validation_error(exc, text, cls)
+            count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+            raise ConfigError(f"{chosen}: invalid configuration, {count}:\n  " + "\n  ".join(problems)) from None
 
     def path(self, relative: Path) -> Path:
         return relative if relative.is_absolute() else self.root / relative

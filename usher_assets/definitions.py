@@ -6,6 +6,8 @@ from usher_assets.assets.cell_sources import cell_source_assets
 from usher_assets.assets.evidence import evidence_assets
 from usher_assets.assets.scoring import build_scoring_assets
 from usher_assets.assets.sources import source_assets
+from usher_assets.config import ConfigError
+from usher_assets.config_errors import exit_without_traceback
 from usher_assets.resources import PipelineResource, load_config
 from usher_assets.schedules import refresh_job, weekly_refresh
 from usher_assets.storage.io_manager import DuckDBIOManager
@@ -29,4 +31,8 @@ def build_definitions(config_path: str | None = None) -> dg.Definitions:
 
 
 scoring_assets = build_scoring_assets()
-defs = build_definitions()
+try:
+    defs = build_definitions()
+except ConfigError as error:
+    exit_without_traceback(error)  # `dagster asset materialize` would print its loader's traceback too
+    raise

@@ -60,8 +60,8 @@ def test_write_report_writes_files(written):
 def test_write_report_embeds_the_four_plots_as_png(written):
     page = written["report_html"].read_text(encoding="utf-8")
     images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert [alt for alt, _ in images] == ["Score distribution", "Per-layer coverage", "Top 50 candidates",
-                                          "Weight sensitivity"]
+    assert [alt for alt, _ in images] == ["Score distribution", "Per-layer coverage",
+                                          "Layer scores of the top 50 candidates", "Weight sensitivity"]
     for _, encoded in images:
         assert base64.b64decode(encoded).startswith(PNG_MAGIC)
 

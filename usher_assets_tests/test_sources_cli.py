@@ -55,9 +55,9 @@ def materialize(env: dict, select: str) -> subprocess.CompletedProcess:
 
 
 def source_error(stderr: str) -> str:
-    """The first SourceFormatError message the failed run printed."""
-    found = re.search(r"SourceFormatError: (.+)", stderr)
-    assert found, f"no SourceFormatError in the run's output:\n{stderr[-3000:]}"
+    """The first step failure the failed run printed (a dg.Failure carrying the SourceFormatError's message)."""
+    found = re.search(r"\.Failure: (.+)", stderr)
+    assert found, f"no step Failure in the run's output:\n{stderr[-3000:]}"
     return found.group(1)
 
 

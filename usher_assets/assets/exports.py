@@ -19,6 +19,7 @@ def export_candidates(gene_scores: pl.DataFrame, validation: dict, pipeline) -> 
 
     from usher_assets.scoring.composite import candidate_table
     from usher_assets.scoring.report import summary_markdown, write_report
+    from usher_assets.scoring.report_about import report_about
 
     table = candidate_table(gene_scores)
     out = pipeline.output_dir
@@ -35,7 +36,7 @@ def export_candidates(gene_scores: pl.DataFrame, validation: dict, pipeline) -> 
         tmp.replace(out / name)
         provenance.save_sidecar(out / name, rows=table.height)
         written[name] = out / name
-    paths = write_report(table, validation, out)
+    paths = write_report(table, validation, out, about=report_about(pipeline))
     for path in paths.values():
         provenance.save_sidecar(path)
     summary = summary_markdown(table, validation)

@@ -1,22 +1,47 @@
 """Source assets: each publisher's file parsed strictly into a typed table, mapped onto the gene universe."""
 
+import functools
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 
 from usher_assets.assets.declare import pipeline_asset
 from usher_assets.storage.table_checks import TableCheck, id_checks
 from usher_assets.schemas import ENSEMBL_GENE_ID, ENTREZ_ID, GENE_SYMBOL, HGNC_ID
+from usher_assets.sources.formats import SourceFormatError
 
 SOURCE_CODE_VERSION = "1"
 
 
 def _load(dotted: str):
+    """The parser `module:function`, raising a dg.Failure that names file, line and column on bad input."""
     # Parsers import heavy readers (rdata, calamine); load them when an asset runs, not at start-up.
     module, _, name = dotted.partition(":")
-    return getattr(importlib.import_module(f"usher_assets.sources.{module}"), name)
+    parser = getattr(importlib.import_module(f"usher_assets.sources.{module}"), name)
+
+    @functools.wraps(parser)
+    def parse(*args, **kwargs):
+        try:
+            return parser(*args, **kwargs)
+        except SourceFormatError as error:
+            raise source_failure(error) from None  # the message says it all; its stack is the parser's
+
+    return parse
+
+
+def source_failure(error: SourceFormatError) -> dg.Failure:
+    """The step failure the UI shows first: the file, line, column and problem on one line, and as metadata.
+
+    A plain exception would reach the run view wrapped in Dagster's "error occurred while executing",
+    with the useful line below a stack trace.
+    """
+    metadata = {"file": dg.MetadataValue.path(str(error.path)), "problem": error.reason}
+    metadata |= {"line": error.line} if error.line is not None else {}
+    metadata |= {"column": error.column} if error.column is not None else {}
+    return dg.Failure(description=str(error), metadata=metadata, allow_retries=False)
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,13 @@ def delete_checkpoints(store: PipelineStore, ref: TableRef, partition: str | Non
     return [checkpoint_label(c) for c in checkpoints]
 
 
+def export_destination(config: PipelineConfig, path: Path) -> Path:
+    """Where `checkpoints export` writes: a relative path lands in the configured output dir, not the cwd."""
+    destination = path if path.is_absolute() else config.output_dir / path
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    return destination
+
+
 def export_table(store: PipelineStore, ref: TableRef, path: Path, config: PipelineConfig, *,
                  bar: ProgressBar | None = None) -> Path:
     """Parquet copy of a whole table (slices keep their partition_key column) with a provenance sidecar.

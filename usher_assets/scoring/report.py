@@ -9,15 +9,23 @@ import polars as pl
 from usher_assets.schemas import COMPOSITE_SCORE, GENE_SYMBOL, TIER
 from usher_assets.scoring import report_plots
 from usher_assets.scoring.composite import TIERS, layer_score_columns
+from usher_assets.scoring.report_about import about_html, no_evidence_legend_html
 from usher_assets.scoring.validation import validation_metadata
 
 TABLE_ROWS = 50
 
 STYLE = """
-body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1200px; }
+body { font-family: sans-serif; margin: 2em auto; padding: 0 1em; color: #222; max-width: 1000px; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0 1.5em; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; }
 th { background: #eee; } td.text { text-align: left; }
+.table-box { max-width: 100%; overflow-x: auto; }
+.table-box.tall { max-height: 36em; overflow-y: auto; } .table-box.tall table { font-size: 0.8em; margin: 0; }
+.table-box.tall th, .table-box.tall td { padding: 2px 4px; } .table-box.tall thead th { position: sticky; top: 0; }
+.about-grid { display: flex; flex-wrap: wrap; gap: 0 2em; align-items: flex-start; }
+table.facts th { text-align: left; font-weight: normal; } table.facts caption { font-weight: bold; text-align: left; }
+.legend .swatch { display: inline-block; width: 1em; height: 1em; border: 1px solid #999; vertical-align: middle; }
+.legend, .note { font-size: 0.9em; color: #444; }
 img { max-width: 100%; }
 """
 
@@ -32,11 +40,20 @@ def _cell(value) -> str:
     return f'<td class="text">{html.escape(str(value))}</td>'
 
 
-def html_table(frame: pl.DataFrame) -> str:
-    """A frame as an HTML table; nulls show as a dash, never as 0."""
+def html_table(frame: pl.DataFrame, box: str = "") -> str:
+    """A frame as an HTML table in a box that scrolls when the page is too narrow; nulls show as a dash, never 0."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
     body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in frame.iter_rows())
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='table-box {box}'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+def candidates_html(candidates: pl.DataFrame) -> str:
+    """The top candidates with short column names (`sensory expression`, not `sensory_expression_score`)."""
+    shown = candidates.head(TABLE_ROWS)
+    short = {c: c.removesuffix("_score").replace("_", " ") for c in shown.columns}
+    return (f"<h2>Top {TABLE_ROWS} candidates: table</h2>"
+            "<p class='note'>Layer scores are in [0, 1]; a dash is no evidence (NULL). The whole ranking is in "
+            "candidates.tsv and candidates.parquet beside this file.</p>" + html_table(shown.rename(short), "tall"))
 
 
 def _metrics_frame(metrics: dict) -> pl.DataFrame:
@@ -47,6 +64,12 @@ def _metrics_frame(metrics: dict) -> pl.DataFrame:
 def _image(title: str, encoded: str) -> str:
     return f'<h2>{html.escape(title)}</h2><img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
 
+
+SENSITIVITY_NOTE = (
+    "Each bar changes one layer's weight by 20 % (the others re-normalised) and compares the new ranking of "
+    "every gene with the baseline. The bar is 1 - Spearman: 0 means the same order, and the longer the bar, "
+    "the more that layer's weight moves the ranking."
+)
 
 CIRCULARITY_NOTE = (
     "Gene Ontology's cilium and stereocilium terms are curated from the same literature that "
@@ -68,11 +91,12 @@ def _summary_html(markdown: str) -> str:
     return "<div class='summary'>" + "".join(paragraphs) + "</div>"
 
 
-def write_report(candidates: pl.DataFrame, validation: dict, output_dir: Path) -> dict[str, Path]:
+def write_report(candidates: pl.DataFrame, validation: dict, output_dir: Path,
+                 about: dict | None = None) -> dict[str, Path]:
     """Write report.html (plots embedded as base64 PNG) and validation.json; return their paths.
 
     ``candidates`` is the ranked candidate table (best first, see candidate_table);
-    ``validation`` is what validate_ranking returned.
+    ``validation`` is what validate_ranking returned; ``about`` (report_about) is printed in the header.
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -80,10 +104,14 @@ def write_report(candidates: pl.DataFrame, validation: dict, output_dir: Path) -
     sections = [
         "<h1>Usher syndrome and cilia candidate genes</h1>",
         _summary_html(summary_markdown(candidates, validation)),
+        about_html(about),
         _image("Score distribution", report_plots.score_distribution(candidates, validation["known_genes"])),
         _image("Per-layer coverage", report_plots.layer_coverage(validation["coverage"])),
-        _image(f"Top {TABLE_ROWS} candidates", report_plots.top_candidates(candidates, layer_columns)),
+        _image(f"Layer scores of the top {TABLE_ROWS} candidates",
+               report_plots.top_candidates(candidates, layer_columns)),
+        no_evidence_legend_html(),
         _image("Weight sensitivity", report_plots.sensitivity(validation["sensitivity"])),
+        f"<p class='note'>{SENSITIVITY_NOTE}</p>",
         "<h2>Known Usher genes (validation labels, never features)</h2>",
         html_table(_metrics_frame(validation["known_metrics"])),
         html_table(validation["known_genes"]),
@@ -96,7 +124,7 @@ def write_report(candidates: pl.DataFrame, validation: dict, output_dir: Path) -
     if validation.get("discovery") is not None:
         sections += ["<h2>Discovery view: CiliaMiner genes outside the GO cilium subtree</h2>",
                      html_table(validation["discovery"])]
-    sections += [f"<h2>Top {TABLE_ROWS} candidates</h2>", html_table(candidates.head(TABLE_ROWS))]
+    sections.append(candidates_html(candidates))
     page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Usher candidate report</title>"
             f"<style>{STYLE}</style></head><body>{''.join(sections)}</body></html>")
     report_path = output_dir / "report.html"

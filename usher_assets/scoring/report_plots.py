@@ -3,6 +3,7 @@
 import polars as pl
 
 from usher_assets.schemas import COMPOSITE_SCORE, GENE_SYMBOL, TIER
+from usher_assets.scoring.report_about import NO_EVIDENCE_GREY
 
 TOP_N = 50
 TIER_COLOURS = {"HIGH": "#b2182b", "MEDIUM": "#ef8a62", "LOW": "#999999"}
@@ -54,7 +55,6 @@ def layer_coverage(coverage: pl.DataFrame) -> str:
     axis.barh(coverage["layer"].to_list(), coverage["genes_scored"].to_list(), color="#4d7ea8")
     axis.invert_yaxis()
     axis.set_xlabel("genes with a score (the rest are null, not zero)")
-    axis.set_title("Per-layer coverage")
     return _encode(figure)
 
 
@@ -67,28 +67,44 @@ def top_candidates(candidates: pl.DataFrame, layer_columns: list[str], top_n: in
     columns = [*layer_columns, COMPOSITE_SCORE]
     values = np.array(top.select(columns).to_numpy(), dtype=float)
     figure, axis = plt.subplots(figsize=(1.2 * len(columns) + 3, 0.22 * top.height + 1.5))
-    colormap = plt.get_cmap("viridis").with_extremes(bad="#dddddd")
+    colormap = plt.get_cmap("viridis").with_extremes(bad=NO_EVIDENCE_GREY)
     image = axis.imshow(np.ma.masked_invalid(values), aspect="auto", cmap=colormap, vmin=0, vmax=1)
     labels = [f"{rank}. {symbol} ({tier[0]})" for rank, symbol, tier
               in top.select("rank", GENE_SYMBOL, TIER).iter_rows()]
     axis.set_yticks(range(top.height), labels, fontsize=7)
     axis.set_xticks(range(len(columns)), [c.removesuffix("_score") for c in columns],
                     rotation=40, ha="right", fontsize=8)
-    figure.colorbar(image, ax=axis, fraction=0.04, label="score")
-    axis.set_title(f"Top {top.height} candidates")
+    figure.colorbar(image, ax=axis, fraction=0.04, label="layer score (composite: weighted mean)")
+    _no_evidence_key(axis)
     return _encode(figure)
+
+
+def _no_evidence_key(axis) -> None:
+    """A grey key for NULL cells above the heat map (the report's own heading names the figure)."""
+    from matplotlib.patches import Patch
+
+    axis.legend(handles=[Patch(facecolor=NO_EVIDENCE_GREY, edgecolor="#999999", label="no evidence (NULL, not 0)")],
+                loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, fontsize=8)
 
 
 def sensitivity(table: pl.DataFrame) -> str:
-    """Spearman of each +-20 % weight change against the baseline ranking."""
+    """The weight-sensitivity chart (sensitivity_figure) as PNG."""
+    return _encode(sensitivity_figure(table))
+
+
+def sensitivity_figure(table: pl.DataFrame):
+    """1 - Spearman of each +-20 % weight change against the baseline ranking, each bar labelled.
+
+    The rankings agree closely (Spearman near 1), so bars of Spearman itself all look the same; their
+    distance from 1 is what differs, on an axis from 0 that says so.
+    """
     plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(7, 3.5))
+    figure, axis = plt.subplots(figsize=(8, 4))
     labels = [f"{layer} {change:+.0%}" for layer, change in table.select("layer", "change").iter_rows()]
-    values = table["spearman"].to_list()
-    axis.barh(labels, values, color=["#4d7ea8" if c > 0 else "#ef8a62" for c in table["change"]])
+    distances = [1.0 - value for value in table["spearman"].to_list()]
+    bars = axis.barh(labels, distances, color=["#4d7ea8" if c > 0 else "#ef8a62" for c in table["change"]])
+    axis.bar_label(bars, labels=[f"{d:.4f}" for d in distances], padding=3, fontsize=8)
     axis.invert_yaxis()
-    low = min(values) if values else 0.9
-    axis.set_xlim(min(0.9, low - 0.01), 1.0)
-    axis.set_xlabel("Spearman vs baseline ranking")
-    axis.set_title("Weight sensitivity")
-    return _encode(figure)
+    axis.set_xlim(0, max(max(distances, default=0.0), 1e-4) * 1.25)
+    axis.set_xlabel("1 - Spearman vs baseline ranking (0 = same order; longer = weight matters more)")
+    return figure

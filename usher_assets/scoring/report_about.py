@@ -1,0 +1,55 @@
+"""What report.html says about itself, so it can be read and cited alone: when and by which pipeline version it
+was made, from which source releases, with which weights and tiers; and the legend of the heat map's grey cells.
+"""
+
+import html
+from datetime import datetime, timezone
+
+from usher_assets import __version__
+
+NO_EVIDENCE_GREY = "#dddddd"  # the heat map's colour for a NULL layer score (report_plots uses it too)
+CONFIG_HASH_SHORT = 12
+
+
+def report_about(config) -> dict:
+    """The facts the report header prints, from a PipelineConfig; plain data, so tests can build it by hand."""
+    return {
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "pipeline_version": __version__,
+        "config_hash": config.config_hash(),
+        "source_releases": config.source_releases(),
+        "weights": dict(config.scoring.weights),
+        "tiers": config.scoring.tiers.model_dump(),
+    }
+
+
+def _rows(pairs) -> str:
+    return "".join(f"<tr><th scope='row'>{html.escape(str(k))}</th><td class='text'>{html.escape(str(v))}</td></tr>"
+                   for k, v in pairs)
+
+
+def about_html(about: dict | None) -> str:
+    """The report's "About this report" block: date, version, config hash, weights, tiers, source releases."""
+    if not about:
+        return ""
+    tiers = about["tiers"]
+    made = [("Generated", about["generated_at"]), ("Pipeline version", f"usher_assets {about['pipeline_version']}"),
+            ("Configuration hash", about["config_hash"][:CONFIG_HASH_SHORT]),
+            ("Tiers", f"HIGH: score >= {tiers['high']}, MEDIUM: score >= {tiers['medium']}; "
+                      f"both need >= {tiers['min_evidence']} evidence layers")]
+    weights = [(layer, f"{weight:g}") for layer, weight in about["weights"].items()]
+    releases = [(source, release if release is not None else "not configured (its evidence is NULL)")
+                for source, release in about["source_releases"].items()]
+    return ("<section class='about'><h2>About this report</h2><div class='about-grid'>"
+            f"<table class='facts'><caption>This report</caption>{_rows(made)}</table>"
+            f"<table class='facts'><caption>Layer weights (sum 1)</caption>{_rows(weights)}</table>"
+            f"<table class='facts'><caption>Source releases</caption>{_rows(releases)}</table>"
+            "</div></section>")
+
+
+def no_evidence_legend_html() -> str:
+    """The legend under the heat map: what a grey cell means, and how the composite treats it."""
+    return (f"<p class='legend'><span class='swatch' style='background:{NO_EVIDENCE_GREY}'></span> "
+            "Grey: no evidence, the layer has no score for this gene (NULL, not zero). The composite is the "
+            "weighted mean over the layers a gene has, the weights re-normalised over them. "
+            "Letters after a gene: its tier (H high, M medium, L low).</p>")
