@@ -54,8 +54,12 @@ class AssetStatus:
 
 
 def part_change(part: str, provenance: dict, pipeline: PipelineConfig, asset: RegisteredAsset,
-                declared: DeclaredInputs, checkpoints_missing: dict[str, list[str]]) -> str:
-    """One changed fingerprint part in words, with the old and new value where the provenance has it."""
+                declared: DeclaredInputs, checkpoints_missing: dict[str, list[str]],
+                ancestor_sources: set[str] = frozenset()) -> str | None:
+    """One changed fingerprint part in words, with the old and new value where the provenance has it.
+
+    None for a part another one already explains (its own sources' releases, said by their source part).
+    """
     kind, _, name = part.partition(":")
     if kind == "code_version":
         return f"code version {provenance.get('code_version')!r} -> {asset.assets_def.code_versions_by_key[asset.key]!r}"
@@ -75,10 +79,12 @@ def part_change(part: str, provenance: dict, pipeline: PipelineConfig, asset: Re
             return f"source file {name}: release {old!r} -> {source.release!r}"
         return f"source file {name}: sha256 changed (now {value['sha256'][:12]}), release unchanged"
     if kind == "lineage":
+        if name == "own":
+            return None
         old_releases = provenance.get("source_releases") or {}
-        changed = [f"{key} {old_releases.get(key)!r} -> {source.release!r}"
-                   for key, source in pipeline.sources.items() if source and key in old_releases
-                   and old_releases.get(key) != source.release]
+        changed = [f"{key} {old_releases.get(key)!r} -> {pipeline.sources[key].release!r}"
+                   for key in sorted(ancestor_sources) if pipeline.sources.get(key) and key in old_releases
+                   and old_releases.get(key) != pipeline.sources[key].release]
         return "release of a source upstream: " + (", ".join(changed) or "changed")
     if kind == "upstream":
         short = name.split("/")[-1]
@@ -107,14 +113,28 @@ def asset_status(store: PipelineStore, defs: dg.Definitions, asset: RegisteredAs
     verdicts = decide(store, checkpoints, fingerprints, forced=False)  # one scan of the table for all slices
     absent_files = [str(p) for p in declared.required_files if not p.exists()]
     missing = {u: _missing_slices(store, graph, u, manager) for u in asset.upstream}
+    ancestors = _ancestor_sources(graph, asset.key)
     slices = []
     for key, checkpoint, fingerprint, verdict in zip(keys or [None], checkpoints, fingerprints, verdicts):
         status, reasons = _slice_verdict(store, target.ref, asset, checkpoint, fingerprint, verdict, pipeline,
-                                         declared, missing, recomputing)
+                                         declared, missing, recomputing, ancestors)
         if not reasons and absent_files:
             status, reasons = RECOMPUTE, (f"exported files missing: {', '.join(absent_files)}",)
         slices.append(SliceStatus(key, status, reasons))
     return AssetStatus(asset.name, target.ref.label, keys is not None, slices)
+
+
+def _ancestor_sources(graph, key: dg.AssetKey) -> set[str]:
+    """Source keys read by any asset upstream of `key` (their metadata `sources_read`)."""
+    found, stack, seen = set(), list(graph.get(key).parent_keys), set()
+    while stack:
+        parent = stack.pop()
+        if parent in seen:
+            continue
+        seen.add(parent)
+        found |= set(graph.get(parent).metadata.get("sources_read") or [])
+        stack.extend(graph.get(parent).parent_keys)
+    return found
 
 
 def _missing_slices(store, graph, name: str, manager) -> list[str]:
@@ -127,7 +147,8 @@ def _missing_slices(store, graph, name: str, manager) -> list[str]:
 
 
 def _slice_verdict(store, ref, asset: RegisteredAsset, checkpoint: Checkpoint | None, fingerprint: Fingerprint,
-                   verdict: str | None, pipeline, declared, missing, recomputing: set[str]) -> tuple[str, tuple]:
+                   verdict: str | None, pipeline, declared, missing, recomputing: set[str],
+                   ancestors: set[str] = frozenset()) -> tuple[str, tuple]:
     """The run's verdict for one slice, each changed part spelled out; CONDITIONAL when only recomputing
     upstreams changed it (a recompute that yields the same content leaves this slice reused)."""
     if verdict is None:
@@ -140,10 +161,11 @@ def _slice_verdict(store, ref, asset: RegisteredAsset, checkpoint: Checkpoint | 
     if not verdict.startswith("changed") or not parts:
         return RECOMPUTE, (verdict,)
     provenance = store.latest_provenance(ref.table, schema=ref.schema, partition_key=checkpoint.partition_key) or {}
-    reasons = tuple(part_change(p, provenance, pipeline, asset, declared, missing) for p in parts)
-    # Lineage is inherited from upstream checkpoints, so it moves with them.
+    said = (part_change(p, provenance, pipeline, asset, declared, missing, ancestors) for p in parts)
+    reasons = tuple(r for r in said if r is not None) or ("release of its own source",)
+    # Inherited lineage comes from upstream checkpoints, so it moves with them.
     upstream_only = bool(recomputing) and all(
-        p == "lineage" or (p.startswith("upstream:") and p.split(":", 1)[1].split("/")[-1] in recomputing)
+        p == "lineage:upstream" or (p.startswith("upstream:") and p.split(":", 1)[1].split("/")[-1] in recomputing)
         for p in parts)
     if upstream_only:
         return CONDITIONAL, tuple(f"{r} (only if its recompute changes its content)" for r in reasons)

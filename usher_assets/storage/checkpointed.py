@@ -27,6 +27,7 @@ from usher_assets.storage.type_handlers import handler_for_type
 
 FORCE_TAG = "checkpoint/force"
 OPT_IN_TAG = "checkpoint/skip_when_unchanged"
+STATUS_TAG = "checkpoint"  # on each materialization: reused (body skipped) or computed
 
 
 class CheckpointConfig(dg.Config):
@@ -98,7 +99,8 @@ def checkpointed_multi_asset(fn: Callable | None = None, *,
     def decorate(fn: Callable) -> dg.AssetsDefinition:
         resolved = _resolve(dg.multi_asset, fn, asset_kwargs)
         spec = _spec(fn, resolved, declared_inputs, (), force_tags)
-        keys = list(resolved.keys)
+        # In `outs` order (AssetsDefinition.keys is a set): returned values pair with outputs by position.
+        keys = [resolved.keys_by_output_name[d.name] for d in resolved.op.output_defs]
 
         def compute(context: dg.AssetExecutionContext, config):
             yield from _run(context, config, spec, keys, fn)
@@ -231,11 +233,12 @@ def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: 
                   if why is None and not missing_files}
         output = CheckpointedOutput(value, dict(zip(partition_keys or [None], fingerprints)), record,
                                     description=(context.assets_def.descriptions_by_key.get(key) or "").split("\n")[0],
-                                    reused=reused)
+                                    reused=reused, files=declared.required_files)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", dg.BetaWarning)  # data_version on Output is marked beta
             yield dg.Output(output, output_name=context.assets_def.get_output_name_for_asset_key(key),
-                            metadata=metadata, data_version=_data_version(fingerprints))
+                            metadata=metadata, data_version=_data_version(fingerprints),
+                            tags={STATUS_TAG: "computed"})
     yield from _checks(context, spec, plans)
 
 
@@ -254,7 +257,8 @@ def _reused(context, key, target, fingerprints, checkpoints, partition_keys, las
         for checkpoint in checkpoints:
             context.add_asset_metadata(partition_metadata(checkpoint, "reused"), asset_key=key,
                                        partition_key=checkpoint.partition_key)
-    return dg.MaterializeResult(asset_key=key, metadata=metadata, data_version=_data_version(fingerprints))
+    return dg.MaterializeResult(asset_key=key, metadata=metadata, data_version=_data_version(fingerprints),
+                                tags={STATUS_TAG: "reused"})
 
 
 def _compute(context, config, spec: CheckpointSpec, fn, manager: DuckDBIOManager, graph, keys, partition_keys,
@@ -291,6 +295,10 @@ def _outputs(context, keys: list[dg.AssetKey], result) -> dict:
         return {k: by_name[context.assets_def.get_output_name_for_asset_key(k)] for k in keys
                 if context.assets_def.get_output_name_for_asset_key(k) in by_name}
     values = [result] if len(keys) == 1 else list(result)
+    if len(values) != len(keys):
+        raise dg.DagsterInvariantViolationError(
+            f"{keys[0].to_user_string()}: the body returned {len(values)} values for {len(keys)} outputs "
+            f"({', '.join(k.to_user_string() for k in keys)}); return one per output, in `outs` order")
     unpacked = {}
     for key, value in zip(keys, values):
         unpacked[key] = (value.value, dict(value.metadata or {})) if isinstance(value, dg.Output) else (value, {})

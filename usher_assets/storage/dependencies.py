@@ -93,8 +93,10 @@ def asset_fingerprints(store, asset_graph, key: dg.AssetKey, keys: list[str] | N
             parts[f"upstream:{parent.to_user_string()}"] = content
             if lineage:
                 inherited[parent.to_user_string()] = lineage
-        if declared.lineage or inherited:
-            parts["lineage"] = {"own": declared.lineage, "upstream": inherited}
+        if declared.lineage:
+            parts["lineage:own"] = declared.lineage
+        if inherited:
+            parts["lineage:upstream"] = inherited
         fingerprints.append(make_fingerprint(parts))
     return fingerprints
 
@@ -105,14 +107,22 @@ def _checkpoints_by_slice(store, ref: TableRef) -> dict:
 
 def _upstream_state(checkpoints: dict, mapped: list[str] | None, instance, parent: dg.AssetKey):
     """(content part, inherited lineage hashes) of the upstream slices a partition reads."""
+    if mapped == []:
+        return {}, None  # the mapping reads no partition (a self-dependent asset's first one)
     if not checkpoints:
         # Not stored here (another I/O manager, an external asset): its latest recorded event stands in.
         return {"external": _latest_event_id(instance, parent)}, None
     wanted = [None] if mapped is None else mapped
     content = {str(k): (checkpoints[k].content_hash if k in checkpoints else "missing") for k in wanted}
-    lineage = sorted({checkpoints[k].fingerprint_parts["lineage"] for k in wanted
-                      if k in checkpoints and "lineage" in checkpoints[k].fingerprint_parts})
+    lineage = sorted({_lineage_of(checkpoints[k]) for k in wanted if k in checkpoints} - {None})
     return (content[str(None)] if mapped is None else content), (canonical_hash(lineage) if lineage else None)
+
+
+def _lineage_of(checkpoint) -> str | None:
+    """What a slice passes downstream: its own lineage and what it inherited, as one hash."""
+    parts = checkpoint.fingerprint_parts
+    own, upstream = parts.get("lineage:own"), parts.get("lineage:upstream")
+    return canonical_hash([own, upstream]) if own or upstream else None
 
 
 def _latest_event_id(instance, key: dg.AssetKey) -> int | None:

@@ -18,7 +18,7 @@ PART_KINDS = {
     "config": "config section",
     "source": "source file",
     "upstream": "upstream asset",
-    "lineage": "lineage inherited from upstream (e.g. a source release)",
+    "lineage": "lineage",  # lineage:own (e.g. its sources' releases), lineage:upstream (inherited)
 }
 
 
@@ -46,6 +46,8 @@ def changed_parts(old: dict[str, str], new: dict[str, str]) -> list[str]:
 
 
 def describe_part(name: str) -> str:
+    if name == "lineage:upstream":
+        return "lineage inherited from upstream (e.g. a source release)"
     kind, _, detail = name.partition(":")
     label = PART_KINDS.get(kind, kind)
     return f"{label} {detail}".strip()

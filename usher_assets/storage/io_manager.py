@@ -30,6 +30,7 @@ class CheckpointedOutput:
     provenance: dict = field(default_factory=dict)
     description: str | None = None
     reused: dict[str, Checkpoint] = field(default_factory=dict)  # slices whose checkpoint stands; not rewritten
+    files: tuple = ()  # files the body made from this table: each gets the table's record as its sidecar
 
 
 def summarize(statuses: list[str]) -> str:
@@ -109,6 +110,10 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
         outcome |= {k: (c, "reused") for k, c in (checkpointed.reused if checkpointed else {}).items()}
         ordered = [outcome[k] for k in (keys or [None])]
         checkpoints, statuses = [c for c, _ in ordered], [s for _, s in ordered]
+        for path in (checkpointed.files if checkpointed else ()):
+            if path.exists():
+                # Written after the table, so the sidecar carries its run id, fingerprint and content hash.
+                self.store().write_sidecar(path, target.ref)
         context.log.info(f"{target.ref.label}: {summarize(statuses)}, {sum(c.row_count for c in checkpoints):,} rows"
                          + (f" in {len(checkpoints)} slices" if keys else ""))
         context.add_output_metadata(self.metadata_for(target.ref, checkpoints, statuses,
