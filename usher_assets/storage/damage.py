@@ -15,6 +15,7 @@ import duckdb
 
 # How DuckDB words a bad block: a failed checksum, or a block past the end of a truncated file.
 _BLOCK_ERRORS = ("corrupt database file", "could not read enough bytes", "checksum")
+BOOKKEEPING = "the store's own tables (_checkpoints, _provenance, ...)"
 
 
 def is_block_error(exc: BaseException) -> bool:
@@ -64,6 +65,9 @@ def _write(db_path: Path, tables: dict[str, str]) -> None:
 
 def recovery(tables: list[str]) -> str:
     """What the operator can do about damaged tables."""
+    if BOOKKEEPING in tables:
+        return ("restore the file from a copy, or move it aside so the next run recomputes every table; "
+                "then run `usher-assets checkpoints verify`")
     deletes = "; ".join(f"`usher-assets checkpoints delete {t}`" for t in tables)
     return (f"restore the file from a copy, or drop the damaged tables so the next run recomputes them ({deletes}; "
             "delete drops the stored rows unless --keep-data), then run `usher-assets checkpoints verify`")

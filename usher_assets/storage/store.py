@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from usher_assets.storage import table_state, writes
 from usher_assets.storage.damage import (
-    clear_damage, damaged_message, damaged_tables, is_block_error, record_damage, refusal)
+    BOOKKEEPING, clear_damage, damaged_message, damaged_tables, is_block_error, record_damage, refusal)
 from usher_assets.storage.holder import describe_holder, remove_holder, write_holder
 from usher_assets.storage.checkpoints import BOOKKEEPING_DDL, CHECKPOINT_COLUMNS, Checkpoint
 from usher_assets.storage.sql import Slice, TableRef, any_of, hidden_slice, quote, slice_case, validate_name
@@ -166,9 +166,8 @@ class PipelineStore:
         except duckdb.Error as exc:
             where = action or f"reading {table or 'the database'} failed"
             if is_block_error(exc):
-                record_damage(self.db_path, table or "(bookkeeping tables)", exc)
-                raise StoreDamagedError(damaged_message(self.db_path, table or "(bookkeeping tables)", where,
-                                                        exc)) from exc
+                record_damage(self.db_path, table or BOOKKEEPING, exc)
+                raise StoreDamagedError(damaged_message(self.db_path, table or BOOKKEEPING, where, exc)) from exc
             raise StoreError(f"{self.db_path}: {where}: {exc}") from exc
 
     def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
