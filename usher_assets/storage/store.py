@@ -261,7 +261,7 @@ class PipelineStore:
         try:
             data = to_arrow(df, ref.label)
         except (pa.ArrowException, UnsupportedTypeError) as exc:
-            raise StoreError(f"{self.db_path}: saving {ref.label} failed, previous version kept: "
+            raise StoreValueError(f"{self.db_path}: saving {ref.label} failed, previous version kept: "
                              f"{_describe_conversion_error(df, exc)}") from exc
         label = ref.label if slices is None else f"{ref.label}[{', '.join(s.key for s in slices)}]"
         damaged = damaged_tables(self.db_path)
@@ -580,6 +580,8 @@ def _describe_conversion_error(df: Any, exc: Exception) -> str:
     """Which column could not be converted to Arrow, and what can be stored."""
     if isinstance(exc, UnsupportedTypeError):
         return str(exc)
+    if type(df).__name__ == "LazyFrame":
+        df = df.collect()
     columns = getattr(df, "columns", [])
     for name in columns:
         try:
