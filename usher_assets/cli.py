@@ -140,13 +140,21 @@ def _verify(config, args) -> int:
     from usher_assets.inspection.verify import verify_checkpoints
     from usher_assets.progress import ProgressBar
 
+    from usher_assets.storage.damage import damaged_tables, recovery
+    from usher_assets.storage.store import StoreDamagedError
+
     store = open_store(config)
-    checkpoints = list_checkpoints(store)
+    try:
+        checkpoints = list_checkpoints(store)
+    except StoreDamagedError as exc:  # the catalog itself: no table can be read
+        _emit(args, {"checked": 0, "problems": [], "error": str(exc)}, str(exc))
+        return EXIT_PROBLEMS
     with ProgressBar("verify", sum(c.row_count for c in checkpoints), unit="rows") as bar:
         problems = verify_checkpoints(store, checkpoints, bar=bar)
-    _emit(args, {"checked": len(checkpoints), "problems": [p.as_dict() for p in problems]},
-          verify_text(problems, len(checkpoints)))
-    return EXIT_PROBLEMS if problems else 0
+    damaged = sorted(damaged_tables(store.db_path))
+    _emit(args, {"checked": len(checkpoints), "problems": [p.as_dict() for p in problems], "damaged": damaged},
+          verify_text(problems, len(checkpoints), recovery(damaged) if damaged else None))
+    return EXIT_PROBLEMS if problems or damaged else 0
 
 
 def _export(config, args) -> int:

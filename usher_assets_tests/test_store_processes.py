@@ -137,3 +137,32 @@ def test_lock_released_after_each_operation(db_path):
     assert out.stdout.strip() == "1", out.stderr
     with duckdb.connect(str(db_path)) as con:
         assert con.execute("SELECT count(*) FROM _checkpoints").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("kind", ["plain", "checkpointed"])
+def test_another_process_writes_while_an_asset_body_runs(db_path, tmp_path, kind):
+    """The I/O manager lets go of the file while a body computes: a second process gets in before it ends."""
+    events = tmp_path / "events"
+    events.mkdir()
+    run = _python("slow_body_run.py", db_path, events, kind, stderr=subprocess.PIPE)
+    try:
+        log = events / "log"
+        for _ in range(6000):  # at most 120 s for Dagster to start and reach the body
+            if (log.exists() and "body started" in log.read_text()) or run.poll() is not None:
+                break
+            time.sleep(0.02)
+        assert log.exists() and "body started" in log.read_text(), run.stderr.read() if run.poll() is not None else ""
+        # The second writer, with a lock timeout far past its own save: it fails only if the body holds the file.
+        PipelineStore(db_path, lock_timeout=30).save_dataframe(pl.DataFrame({"id": [1]}), "other")
+        with open(log, "a") as handle:
+            handle.write("second process saved\n")
+        (events / "release").touch()
+        out, err = run.communicate(timeout=120)
+    finally:
+        run.kill()
+        run.wait()
+    assert out.strip().splitlines()[-1] == "success", err
+    assert log.read_text().splitlines() == ["body started", "second process saved", "body ended"]
+    store = PipelineStore(db_path)
+    assert store.load_dataframe("other")["id"].to_list() == [1]
+    assert store.load_dataframe("slow", schema="public")["scored"].to_list() == [True, True]

@@ -80,9 +80,11 @@ def explain_text(statuses: list) -> str:
     return "\n".join(lines)
 
 
-def verify_text(problems: list, checked: int) -> str:
+def verify_text(problems: list, checked: int, recovery: str | None = None) -> str:
     lines = [f"{p.table}: {p.problem}" for p in problems]
     verdict = "all intact" if not problems else f"{len(problems)} problem(s)"
     lines.append(f"checked {checked} checkpoint(s): {verdict}")
+    if recovery:
+        lines.append(f"the file has damaged blocks, so runs will not write into it: {recovery}")
     return "\n".join(lines)
 

@@ -183,9 +183,9 @@ def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: 
     declared = spec.declared_inputs(context.resources) if spec.declared_inputs else DeclaredInputs()
     forced = any(is_forced(context.run.tags, config, k, spec.force_tags) for k in keys)
     if _all_checkpointed(context.job_def):
-        store.hold()
+        store.hold(run_id=context.run.run_id)
     plans = {}
-    with store.session():
+    with store.session(run_id=context.run.run_id):
         for key in keys:
             target = stored_node(graph, key, manager.schema_)
             fingerprints = asset_fingerprints(store, graph, key, partition_keys, run_config=run_config,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 # Unicode letters, digits and underscores, not starting with a digit: what DuckDB and dagster-duckdb store
 # (quoted), without quotes, spaces, semicolons or control characters that could not be quoted safely.
-_NAME = re.compile(r"^[^\W\d]\w{0,62}$")
+_NAME = re.compile(r"[^\W\d]\w{0,62}")  # used with fullmatch: "$" would let a trailing newline through
 DUCKDB_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # how dagster-duckdb writes time-window bounds
 
 
@@ -16,7 +16,7 @@ def validate_name(name: str, what: str = "table name") -> str:
     Names reach SQL as quoted identifiers, so validation is a second fence, not the only
     one: a name like ``x"; DROP TABLE _checkpoints; --`` is refused outright.
     """
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(
             f"invalid {what} {name!r}: use letters (any script), digits and underscores, starting with a "
             "letter or underscore, at most 63 characters"

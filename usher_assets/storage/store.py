@@ -16,6 +16,9 @@ import polars as pl
 import pyarrow as pa
 
 from usher_assets.storage import table_state, writes
+from usher_assets.storage.damage import (
+    BOOKKEEPING, clear_damage, damaged_message, damaged_tables, is_block_error, record_damage, refusal)
+from usher_assets.storage.holder import describe_holder, remove_holder, write_holder
 from usher_assets.storage.checkpoints import BOOKKEEPING_DDL, CHECKPOINT_COLUMNS, Checkpoint
 from usher_assets.storage.sql import Slice, TableRef, any_of, hidden_slice, quote, slice_case, validate_name
 from usher_assets.storage.table_state import PARTITION_COLUMN
@@ -44,6 +47,10 @@ class StoreLockedError(StoreError):
     """Another process held the database's write lock for longer than the lock timeout."""
 
 
+class StoreDamagedError(StoreError):
+    """A block of the file is damaged (checksum or truncation), or an earlier read found one: nothing is written."""
+
+
 class PipelineStore:
     """One DuckDB file holding every asset table plus _checkpoints and _provenance.
 
@@ -58,6 +65,7 @@ class PipelineStore:
         self._initialized = False
         self._session: duckdb.DuckDBPyConnection | None = None
         self._anchor: duckdb.DuckDBPyConnection | None = None
+        self._run_id: str | None = None
 
     def __enter__(self) -> "PipelineStore":
         return self
@@ -72,19 +80,29 @@ class PipelineStore:
 
     # -- connections -------------------------------------------------------------------
 
-    def hold(self) -> None:
+    def hold(self, run_id: str | None = None) -> None:
         """Keep the database open in this process until release(), so each operation connects in microseconds.
 
         DuckDB reopens the file (tens of ms with many tables) whenever its last connection closes. Holding
-        it also holds the file lock: use it for the span of a run, not for a long-lived server.
+        it also holds the file lock: use it for the span of a run, not for a long-lived server. `run_id`
+        goes in `<db>.holder.json`, so another process's lock timeout can say which run holds the file.
         """
+        self._run_id = run_id or self._run_id
         if self._anchor is None:
             self._anchor = self._open_with_retry()
+            write_holder(self.db_path, self._mode, self._run_id)
 
     def release(self) -> None:
         if self._anchor is not None:
             self._anchor.close()
             self._anchor = None
+            if self._session is None:
+                remove_holder(self.db_path)
+
+    @property
+    def _mode(self) -> str:
+        read_only = str(self.connection_config.get("access_mode", "")).lower() == "read_only"
+        return "reading" if read_only or self.connection_config.get("read_only") else "writing"
 
     @contextmanager
     def unheld(self) -> Iterator[None]:
@@ -96,36 +114,61 @@ class PipelineStore:
             self.hold()
 
     @contextmanager
-    def session(self) -> Iterator["PipelineStore"]:
+    def session(self, run_id: str | None = None) -> Iterator["PipelineStore"]:
         """Share one connection across the operations inside the block (opening the file is the slow part)."""
         if self._session is not None:
             yield self
             return
+        self._run_id = run_id or self._run_id
         with self.connect() as con:
             self._session = con
+            if self._anchor is None:
+                write_holder(self.db_path, self._mode, self._run_id)
             try:
                 yield self
             finally:
                 self._session = None
+                if self._anchor is None:
+                    remove_holder(self.db_path)
 
     @contextmanager
-    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection that is always closed, retrying with backoff while another process holds the lock."""
+    def connect(self, table: str | None = None, action: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection that is always closed, retrying with backoff while another process holds the lock.
+
+        A DuckDB error inside the block comes out as a StoreError naming the file and `table`, led by
+        `action` (default "reading <table> failed");
+        a damaged block is recorded (see damage.py), so no later save writes into the file.
+        """
         if self._session is not None:
-            yield self._session
+            with self._errors(table, action):
+                yield self._session
             return
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         # A file deleted since (a reset store) needs its bookkeeping tables again, even on a cached store.
         fresh = not self.db_path.exists()
         con = self._open_with_retry()
         try:
-            if fresh or not self._initialized:
-                for ddl in BOOKKEEPING_DDL:
-                    con.execute(ddl)
-                self._initialized = True
-            yield con
+            with self._errors(table, action):
+                if fresh or not self._initialized:
+                    for ddl in BOOKKEEPING_DDL:
+                        con.execute(ddl)
+                    self._initialized = True
+                yield con
         finally:
             con.close()
+
+    @contextmanager
+    def _errors(self, table: str | None, action: str | None) -> Iterator[None]:
+        try:
+            yield
+        except StoreError:
+            raise
+        except duckdb.Error as exc:
+            where = action or f"reading {table or 'the database'} failed"
+            if is_block_error(exc):
+                record_damage(self.db_path, table or BOOKKEEPING, exc)
+                raise StoreDamagedError(damaged_message(self.db_path, table or BOOKKEEPING, where, exc)) from exc
+            raise StoreError(f"{self.db_path}: {where}: {exc}") from exc
 
     def _open_with_retry(self) -> duckdb.DuckDBPyConnection:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone has no .usher/ yet
@@ -145,17 +188,26 @@ class PipelineStore:
                     raise StoreError(f"{self.db_path}: cannot open the database: {exc}") from exc
                 if time.monotonic() + delay > deadline:
                     raise StoreLockedError(
-                        f"{self.db_path} is locked by another process (DuckDB allows one writer); waited "
-                        f"{self.lock_timeout:.0f} s. Stop the other process or raise storage.lock_timeout_seconds. "
-                        f"DuckDB said: {exc}"
+                        f"{self.db_path} is locked by another process, {describe_holder(self.db_path, str(exc))}; waited "
+                        f"{self.lock_timeout:.0f} s to open it for {self._mode} (DuckDB lets one process write, or "
+                        "several read, not both at once). Wait for it or stop it, or raise "
+                        f"storage.lock_timeout_seconds. DuckDB said: {' '.join(str(exc).split())}"
                     ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
+            except duckdb.Error as exc:
+                if is_block_error(exc):
+                    raise StoreDamagedError(
+                        f"{self.db_path}: cannot open the database: its catalog (the block listing the tables) is "
+                        f"damaged ({' '.join(str(exc).split())}); no table can be read. Restore the file from a "
+                        "copy, or move it aside so the next run recomputes every table") from exc
+                raise StoreError(f"{self.db_path}: cannot open the database: {exc}") from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def transaction(self, table: str | None = None, action: str | None = None
+                    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """Commit on success, roll back on any exception."""
-        with self.connect() as con:
+        with self.connect(table, action or f"writing {table or 'the database'} failed") as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -210,11 +262,15 @@ class PipelineStore:
         try:
             data = to_arrow(df, ref.label)
         except (pa.ArrowException, UnsupportedTypeError) as exc:
-            raise StoreError(f"{self.db_path}: saving {ref.label} failed, previous version kept: "
+            raise StoreValueError(f"{self.db_path}: saving {ref.label} failed, previous version kept: "
                              f"{_describe_conversion_error(df, exc)}") from exc
         label = ref.label if slices is None else f"{ref.label}[{', '.join(s.key for s in slices)}]"
+        damaged = damaged_tables(self.db_path)
+        if damaged:
+            raise StoreDamagedError(refusal(self.db_path, label, damaged))
         try:
-            with self.transaction() as con:
+            with self.transaction(TableRef(ref.schema, ref.table).label,
+                                  f"saving {label} failed, previous version kept") as con:
                 con.register(INCOMING, data)
                 previous = {c.partition_key: c for c in self._checkpoints_of(con, ref)}
                 if slices is None:
@@ -278,7 +334,7 @@ class PipelineStore:
                           partition_key: str | None = None) -> None:
         """Append a provenance row for a table that has a checkpoint."""
         ref = TableRef(schema, table_name, partition_key)
-        with self.transaction() as con:
+        with self.transaction(ref.label, f"recording provenance of {ref.label} failed") as con:
             checkpoint = self._get_checkpoint(con, ref)
             if checkpoint is None:
                 raise StoreError(f"{self.db_path}: {ref.label} has no checkpoint to attach provenance to")
@@ -287,7 +343,7 @@ class PipelineStore:
     def latest_provenance(self, table_name: str, *, schema: str = "main",
                           partition_key: str | None = None) -> dict | None:
         """The most recent provenance record of a table or slice, as written."""
-        with self.connect() as con:
+        with self.connect(TableRef(schema, table_name, partition_key).label, "reading provenance failed") as con:
             rows = con.execute("SELECT record FROM main._provenance WHERE schema_name = ? AND table_name = ? "
                                "AND partition_key = ? ORDER BY created_at DESC LIMIT 1",
                                [schema, table_name, partition_key or ""]).fetchall()
@@ -321,34 +377,29 @@ class PipelineStore:
 
     def load(self, ref: TableRef, slices: list[Slice] | None, *, columns: list[str] | None = None) -> pa.Table | None:
         """The rows of the given slices (all rows when None) as Arrow, in slice order; None if no table."""
-        try:
-            with self.connect() as con:
-                present = table_state.table_columns(con, ref)
-                if not present:
-                    return None
-                hidden = (slices is not None and any(s.hidden for s in slices)) or (
-                    slices is None and self._hidden_partitioned(con, ref, present))
-                names = [c for c, _ in table_state.data_columns(present, hidden)]
-                if columns:
-                    for column in columns:
-                        validate_name(column, "column name")
-                    unknown = [c for c in columns if c not in names]
-                    if unknown:
-                        raise StoreValueError(f"{self.db_path}: {ref.label} has no columns {unknown} (it has {names})")
-                    names = list(columns)
-                select = ", ".join(quote(n) for n in names)
-                sql = f"SELECT {select} FROM {ref.qualified}"
-                if slices is not None:
-                    sql += f" WHERE {any_of([s.where for s in slices])}"
-                    if len(slices) > 1:
-                        sql += f" ORDER BY {slice_case(slices)}, rowid"
-                elif hidden:
-                    sql += f" ORDER BY {PARTITION_COLUMN}, rowid"
-                return con.sql(sql).to_arrow_table()
-        except StoreError:
-            raise
-        except duckdb.Error as exc:
-            raise StoreError(f"{self.db_path}: loading {ref.label} failed: {exc}") from exc
+        with self.connect(ref.label, f"loading {ref.label} failed") as con:
+            present = table_state.table_columns(con, ref)
+            if not present:
+                return None
+            hidden = (slices is not None and any(s.hidden for s in slices)) or (
+                slices is None and self._hidden_partitioned(con, ref, present))
+            names = [c for c, _ in table_state.data_columns(present, hidden)]
+            if columns:
+                for column in columns:
+                    validate_name(column, "column name")
+                unknown = [c for c in columns if c not in names]
+                if unknown:
+                    raise StoreValueError(f"{self.db_path}: {ref.label} has no columns {unknown} (it has {names})")
+                names = list(columns)
+            select = ", ".join(quote(n) for n in names)
+            sql = f"SELECT {select} FROM {ref.qualified}"
+            if slices is not None:
+                sql += f" WHERE {any_of([s.where for s in slices])}"
+                if len(slices) > 1:
+                    sql += f" ORDER BY {slice_case(slices)}, rowid"
+            elif hidden:
+                sql += f" ORDER BY {PARTITION_COLUMN}, rowid"
+            return con.sql(sql).to_arrow_table()
 
     @staticmethod
     def _hidden_partitioned(con, ref: TableRef, present) -> bool:
@@ -359,8 +410,9 @@ class PipelineStore:
         return bool(rows) and (rows[0][0] is None or rows[0][0].startswith(quote(PARTITION_COLUMN) + " ="))
 
     def table_columns(self, table_name: str, *, schema: str = "main") -> list[tuple[str, str]]:
-        with self.connect() as con:
-            return table_state.table_columns(con, TableRef(schema, table_name))
+        ref = TableRef(schema, table_name)
+        with self.connect(ref.label) as con:
+            return table_state.table_columns(con, ref)
 
     def table_exists(self, table_name: str, *, schema: str = "main") -> bool:
         return bool(self.table_columns(table_name, schema=schema))
@@ -381,8 +433,9 @@ class PipelineStore:
 
     def get_checkpoint(self, table_name: str, *, schema: str = "main",
                        partition_key: str | None = None) -> Checkpoint | None:
-        with self.connect() as con:
-            return self._get_checkpoint(con, TableRef(schema, table_name, partition_key))
+        ref = TableRef(schema, table_name, partition_key)
+        with self.connect(ref.label, f"reading the checkpoint of {ref.label} failed") as con:
+            return self._get_checkpoint(con, ref)
 
     def get_checkpoints(self, refs: list[TableRef]) -> dict[TableRef, Checkpoint | None]:
         """Several checkpoints in one query per table (the skip decision reads a table's slices at once)."""
@@ -402,7 +455,7 @@ class PipelineStore:
             sql, params = sql + " AND schema_name = ?", params + [schema]
         if table_name is not None:
             sql, params = sql + " AND table_name = ?", params + [table_name]
-        with self.connect() as con:
+        with self.connect(None, "listing checkpoints (main._checkpoints) failed") as con:
             rows = con.execute(sql + " ORDER BY schema_name, table_name, partition_key", params).fetchall()
         return [Checkpoint.from_row(r) for r in rows]
 
@@ -413,7 +466,8 @@ class PipelineStore:
         Returns True if there was a checkpoint.
         """
         ref = TableRef(schema, table_name, partition_key)
-        with self.transaction() as con:
+        with self.transaction(TableRef(schema, table_name).label,
+                              f"deleting the checkpoint of {ref.label} failed") as con:
             checkpoint = self._get_checkpoint(con, ref)
             con.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ? AND partition_key = ?",
                         [schema, table_name, partition_key or ""])
@@ -424,6 +478,9 @@ class PipelineStore:
                     where = (table_state.checkpoint_slice(checkpoint) if checkpoint
                              else hidden_slice(partition_key, PARTITION_COLUMN)).where
                     con.execute(f"DELETE FROM {ref.qualified} WHERE {where}")
+            gone = drop_data and partition_key is None
+        if gone:
+            clear_damage(self.db_path, [TableRef(schema, table_name).label])  # its damaged blocks are free now
         return checkpoint is not None
 
     def verify_checkpoint(self, checkpoint: Checkpoint, *, content: bool = True) -> str | None:
@@ -436,19 +493,34 @@ class PipelineStore:
         for index, checkpoint in enumerate(checkpoints):
             by_table.setdefault((checkpoint.schema_name, checkpoint.table_name), []).append(index)
         problems: list[str | None] = [None] * len(checkpoints)
-        with self.connect() as con:
+        with self.connect(None, "verifying checkpoints failed") as con:
             for (schema, table), indexes in by_table.items():
-                found = table_state.verify_table(con, TableRef(schema, table), [checkpoints[i] for i in indexes],
-                                                 content)
+                ref = TableRef(schema, table)
+                found = self._verify_readable(con, ref, [checkpoints[i] for i in indexes], content)
                 for index, problem in zip(indexes, found):
                     problems[index] = problem
         return problems
+
+    def _verify_readable(self, con, ref: TableRef, checkpoints: list[Checkpoint], content: bool) -> list[str | None]:
+        """verify_table, going on past a damaged block: each slice is then read alone, and the damage recorded."""
+        try:
+            found = table_state.verify_table(con, ref, checkpoints, content)
+        except duckdb.Error as exc:
+            if not is_block_error(exc):
+                raise
+            found = [f"damaged block: {' '.join(str(exc).split())}"] if len(checkpoints) == 1 else \
+                [self._verify_readable(con, ref, [c], content)[0] for c in checkpoints]
+            record_damage(self.db_path, ref.label, exc)
+            return found
+        if content:
+            clear_damage(self.db_path, [ref.label])  # every row read cleanly
+        return found
 
     # -- queries, exports, file hashes -----------------------------------------------
 
     def execute_query(self, sql: str, params: list | dict | None = None) -> pl.DataFrame:
         """Run SQL with bound parameters and return the result as a polars DataFrame."""
-        with self.connect() as con:
+        with self.connect(None, f"query {' '.join(sql.split())[:80]!r} failed") as con:
             return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
 
     def export_parquet(self, table_name: str, path: Path | str, *, schema: str = "main",
@@ -463,7 +535,7 @@ class PipelineStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         order = f" ORDER BY {', '.join(quote(validate_name(c, 'column name')) for c in order_by)}" if order_by else ""
-        with self.connect() as con:
+        with self.connect(ref.label, f"exporting {ref.label} to {path} failed") as con:
             if not table_state.table_columns(con, ref):
                 raise StoreError(f"{self.db_path}: no stored table {ref.label} to export")
             con.execute(f"COPY (SELECT * FROM {ref.qualified}{order}) TO '{_sql_string(tmp)}' (FORMAT parquet)")
@@ -494,13 +566,13 @@ class PipelineStore:
         path = Path(path).resolve()
         stat = path.stat()
         key = [str(path), stat.st_size, stat.st_mtime_ns]
-        with self.connect() as con:
+        with self.connect(None, f"reading the cached hash of {path} failed") as con:
             rows = con.execute("SELECT sha256 FROM main._file_hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
                                key).fetchall()
         if rows:
             return rows[0][0]
         digest = sha256_file(path)
-        with self.transaction() as con:
+        with self.transaction(None, f"caching the hash of {path} failed") as con:
             con.execute("DELETE FROM main._file_hashes WHERE path = ?", [str(path)])
             con.execute("INSERT INTO main._file_hashes VALUES (?, ?, ?, ?)", key + [digest])
         return digest
@@ -510,6 +582,8 @@ def _describe_conversion_error(df: Any, exc: Exception) -> str:
     """Which column could not be converted to Arrow, and what can be stored."""
     if isinstance(exc, UnsupportedTypeError):
         return str(exc)
+    if type(df).__name__ == "LazyFrame":
+        df = df.collect()
     columns = getattr(df, "columns", [])
     for name in columns:
         try:

@@ -7,7 +7,7 @@ import hashlib
 import json
 
 from usher_assets.storage.checkpoints import Checkpoint
-from usher_assets.storage.sql import Slice, TableRef, hidden_slice, quote, slice_case
+from usher_assets.storage.sql import Slice, TableRef, any_of, hidden_slice, quote, slice_case
 
 PARTITION_COLUMN = "partition_key"  # store-managed slice column of a partitioned table with no partition_expr
 
@@ -75,8 +75,9 @@ def verify_table(con, ref: TableRef, checkpoints: list[Checkpoint], content: boo
     found: dict[int | None, tuple[int, object]] = {}
     partial = [s for s in slices if s is not None]
     if partial:
+        # Only the slices' rows are read: one slice's check skips the other slices' row groups (and their blocks).
         rows = con.execute(f"SELECT {slice_case(partial)} AS s, count(*), {hashed} FROM {ref.qualified} "
-                           "GROUP BY 1").fetchall()
+                           f"WHERE {any_of([s.where for s in partial])} GROUP BY 1").fetchall()
         by_index = {r[0]: (r[1], r[2]) for r in rows}
         positions = [i for i, s in enumerate(slices) if s is not None]
         found |= {positions[i]: v for i, v in by_index.items() if i is not None}

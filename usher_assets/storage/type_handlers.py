@@ -46,13 +46,22 @@ def _pandas_from_arrow(table: pa.Table):
     return table.to_pandas() if table.num_columns else pd.DataFrame()
 
 
+def _polars_to_arrow(frame) -> pa.Table:
+    # polars exports an Object column (Python objects) as 8-byte memory addresses: refuse it, as pandas does.
+    objects = [name for name, dtype in frame.schema.items() if "Object" in str(dtype)]
+    if objects:
+        raise pa.ArrowTypeError(f"polars dtype Object (Python objects) in column(s) {objects}, which Arrow "
+                                "would store as memory addresses")
+    return frame.to_arrow()
+
+
 def _pandas_to_arrow(frame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 HANDLERS = (
-    TypeHandler("polars", "polars", "DataFrame", lambda f: f.to_arrow(), _polars_from_arrow),
-    TypeHandler("polars-lazy", "polars", "LazyFrame", lambda f: f.collect().to_arrow(), _lazy_from_arrow),
+    TypeHandler("polars", "polars", "DataFrame", _polars_to_arrow, _polars_from_arrow),
+    TypeHandler("polars-lazy", "polars", "LazyFrame", lambda f: _polars_to_arrow(f.collect()), _lazy_from_arrow),
     TypeHandler("pandas", "pandas", "DataFrame", _pandas_to_arrow, _pandas_from_arrow),
     TypeHandler("pyarrow", "pyarrow", "Table", lambda t: t, lambda t: t),
 )
