@@ -1,6 +1,6 @@
-"""Run the benchmarks of issue 7 and rewrite bench/RESULTS.md (`--quick` for fewer repeats, `--only` for some).
+"""Run the benchmarks of issues 7 and 14 and rewrite bench/RESULTS.md (`--quick` for fewer repeats, `--only` for some).
 
-Usage: .venv/bin/python bench/run.py [--quick] [--only store,io,lookup,pipeline] [--output PATH]
+Usage: .venv/bin/python bench/run.py [--quick] [--only store,io,lookup,pipeline,launch] [--output PATH]
 """
 
 import argparse
@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from bench.common import Result, machine  # noqa: E402
 from bench.results import render  # noqa: E402
 
-SECTIONS = ("store", "io", "lookup", "pipeline")
+SECTIONS = ("store", "io", "lookup", "pipeline", "launch")
 SIZES = (1_000_000, 5_000_000)
 # (full, quick) repeats
 REPEATS = {
@@ -24,6 +24,7 @@ REPEATS = {
     "lookup": (5, 2),
     "rerun": (4, 2),
     "backfill": (2, 1),
+    "launch": (3, 1),
 }
 
 
@@ -47,6 +48,9 @@ def run_section(name: str, quick: bool, workdir: Path | None) -> tuple[list[Resu
     if name == "pipeline":
         from bench.pipeline_runs import bench_pipeline
         return bench_pipeline(REPEATS["rerun"][pick], REPEATS["backfill"][pick], workdir), []
+    if name == "launch":
+        from bench.launch_ticks import bench_launch
+        return bench_launch(REPEATS["launch"][pick], workdir), []
     raise ValueError(f"unknown benchmark section {name!r}; expected some of {SECTIONS}")
 
 

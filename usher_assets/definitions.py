@@ -10,6 +10,7 @@ from usher_assets.config import ConfigError
 from usher_assets.config_errors import exit_without_traceback
 from usher_assets.resources import PipelineResource, load_config
 from usher_assets.schedules import refresh_job, weekly_refresh
+from usher_assets.sensors import source_file_sensor
 from usher_assets.storage.io_manager import DuckDBIOManager
 
 
@@ -27,6 +28,7 @@ def build_definitions(config_path: str | None = None) -> dg.Definitions:
         executor=dg.in_process_executor,
         jobs=[refresh_job],
         schedules=[weekly_refresh],
+        sensors=[source_file_sensor],
     )
 
 

@@ -15,7 +15,7 @@ from pipeline_runs import all_asset_keys, checkpoints_by_asset, downstream_of, r
 from usher_assets.config import PROJECT_ROOT
 from usher_assets.definitions import build_definitions
 from usher_assets.inspection.registry import registered_assets
-from usher_assets.schedules import WEEKLY_REFRESH_CRON, refresh_job, weekly_refresh
+from usher_assets.schedules import WEEKLY_REFRESH_CRON, full_refresh_request, refresh_job, weekly_refresh
 
 MONDAY_3AM = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
 RELEASE_CHANGED = "go_terms"  # release label edited, file unchanged
@@ -37,10 +37,8 @@ def refresh_job_definition() -> dg.JobDefinition:
 
 
 def scheduled_request() -> dg.RunRequest:
-    with dg.build_schedule_context(scheduled_execution_time=MONDAY_3AM) as context:
-        result = weekly_refresh.evaluate_tick(context)
-    assert len(result.run_requests) == 1, f"expected one run request per tick, got {result.run_requests}"
-    return result.run_requests[0]
+    """The full-range request; weekly_refresh itself now decides first (test_launch_decision.py)."""
+    return full_refresh_request(MONDAY_3AM)
 
 
 def test_weekly_refresh_runs_mondays_at_three_utc():
@@ -53,7 +51,6 @@ def test_weekly_refresh_requests_the_whole_chromosome_range_in_one_run():
     request = scheduled_request()
     assert request.tags["dagster/asset_partition_range_start"] == "1"
     assert request.tags["dagster/asset_partition_range_end"] == "MT"
-    assert request.tags["dagster/schedule_name"] == "weekly_refresh"
     assert request.run_key == MONDAY_3AM.isoformat()
     assert request.partition_key is None  # a range, not one chromosome
 
