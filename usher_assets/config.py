@@ -84,7 +84,7 @@ class ModelConfig(_Frozen):
     kind: Literal["gradient_boosting", "logistic"] = Field(
         "gradient_boosting", description="HistGradientBoostingClassifier (takes NaN) or logistic regression "
                                          "with missingness indicators.")
-    folds: int = Field(5, ge=2, description="Cross-validation folds; each gene is scored by the model that left it out.")
+    folds: int = Field(5, ge=2, description="Cross-validation folds; a gene is scored by the model that left it out.")
     seed: int = Field(0, description="Seed for the fold split and the model.")
     max_iter: int = Field(150, ge=1, description="Boosting rounds (gradient_boosting).")
     learning_rate: float = Field(0.05, gt=0, description="Boosting learning rate (gradient_boosting).")

@@ -83,7 +83,7 @@ def test_config_hash_ignores_formatting(tmp_path, variant):
 
 
 def _swap_weights(raw):
-    raw["scoring"]["weights"] |= {"constraint": 0.15, "expression": 0.10}
+    raw["scoring"]["weights"] |= {"constraint": 0.05, "expression": 0.15}
 
 
 def _raise_high_tier(raw):
@@ -185,10 +185,10 @@ def test_unreadable_config_names_file(tmp_path, text, reason):
 def test_pipeline_resource_reads_its_file_again_after_an_edit(config_writer):
     path = config_writer()
     resource = PipelineResource(config_path=str(path))
-    assert resource.config.scoring.tiers.min_evidence == 2
+    assert resource.config.scoring.tiers.thin_evidence == 2
     raw = yaml.safe_load(path.read_text())
-    raw["scoring"]["tiers"]["min_evidence"] = 3
+    raw["scoring"]["tiers"]["thin_evidence"] = 3
     _write(path, raw)
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # filesystems with coarse mtimes
-    assert resource.config.scoring.tiers.min_evidence == 3
+    assert resource.config.scoring.tiers.thin_evidence == 3

@@ -104,9 +104,9 @@ def cilia_association_evidence(gene_universe, go_annotations, go_terms, go_paren
     Validation genes are neither seeds nor edges."""
     from usher_assets.evidence.annotation import annotation_layer
     from usher_assets.evidence.cilia_association import cilia_association_layer
-    from usher_assets.scoring.labels import known_usher_genes
+    from usher_assets.scoring.robustness import validation_gene_ids
 
-    judged = set(known_usher_genes(gene_universe)[HGNC_ID].drop_nulls()) | set(ciliaminer[HGNC_ID].drop_nulls())
+    judged = validation_gene_ids(ciliaminer, gene_universe)
     annotated = annotation_layer(gene_universe, go_annotations, go_terms, go_parents)
     layer = cilia_association_layer(gene_universe, annotated.select(HGNC_ID, "cilia_annotated"),
                                     centrosome_cilium_interactome, ciliary_interactome, tissue_expression, judged)

@@ -45,9 +45,9 @@ def active_weights(weights: dict[str, float], frame: pl.DataFrame) -> dict[str, 
 
 def judged_genes(gene_universe: pl.DataFrame, ciliaminer: pl.DataFrame) -> set[str]:
     """The validation genes (known Usher genes and CiliaMiner): never a training label."""
-    from usher_assets.scoring.labels import known_usher_genes
+    from usher_assets.scoring.robustness import validation_gene_ids
 
-    return set(known_usher_genes(gene_universe)[HGNC_ID].drop_nulls()) | set(ciliaminer[HGNC_ID].drop_nulls())
+    return validation_gene_ids(ciliaminer, gene_universe)
 
 
 def _scores(gene_universe, ciliaminer, pipeline, layer_frames: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict]:

@@ -26,13 +26,16 @@ def without_column(layer: str) -> str:
 
 
 def hair_cell_evidence(frame: pl.DataFrame) -> pl.Expr:
-    """Mean of the hair_cell_log2fc percentile and the share of organ/age groups enriched; null unmeasured
-    (and for every gene when the sensory expression layer is absent)."""
+    """The hair_cell_log2fc percentile times the share of organ/age groups where the gene is enriched.
+
+    A product, not a mean: a gene enriched in no group earns nothing however its fold change ranks.
+    Null when unmeasured, and for every gene when the sensory expression layer is absent.
+    """
     if not {"hair_cell_log2fc", "hair_cell_groups_enriched", "hair_cell_groups_measured"} <= set(frame.columns):
         return pl.lit(None, dtype=pl.Float64).alias(HAIR_CELL)
     fraction = (pl.when(pl.col("hair_cell_groups_measured") > 0)
                 .then(pl.col("hair_cell_groups_enriched") / pl.col("hair_cell_groups_measured")))
-    return pl.mean_horizontal(percentile_rank("hair_cell_log2fc"), fraction).alias(HAIR_CELL)
+    return (percentile_rank("hair_cell_log2fc") * fraction).cast(pl.Float64).alias(HAIR_CELL)
 
 
 def _parts(frame: pl.DataFrame, without: str | None) -> dict[str, pl.Expr]:

@@ -40,7 +40,8 @@ def score_genes(layers: pl.DataFrame, weights: dict[str, float], scoring, exclud
     scored = scored.with_columns(ranking_score(scored, scoring.combination))
     scored = scored.with_columns(top_evidence(scored, scoring.combination))
     tiers = scoring.tiers
-    tiered = flag_thin_evidence(assign_tiers(scored, tiers.high, tiers.medium, score=RANKING_SCORE), tiers.thin_evidence)
+    tiered = assign_tiers(scored, tiers.high, tiers.medium, score=RANKING_SCORE)
+    tiered = flag_thin_evidence(tiered, tiers.thin_evidence)
     ranked = rank_candidates(tiered, score=RANKING_SCORE)
     return ranked.select(RANK, RANKING_SCORE, COMPOSITE_SCORE, WEIGHTED_RANK, TOP_EVIDENCE,
                          pl.exclude(RANK, RANKING_SCORE, COMPOSITE_SCORE, WEIGHTED_RANK, TOP_EVIDENCE))

@@ -4,12 +4,7 @@ import polars as pl
 
 from usher_assets.schemas import ENTREZ_ID, HGNC_ID, RANK
 from usher_assets.scoring.composite import layer_score_column
-from usher_assets.scoring.labels import (
-    known_gene_metrics,
-    label_positions,
-    percentile_metrics,
-    rank_layers,
-)
+from usher_assets.scoring.labels import known_gene_metrics, rank_layers
 
 WEIGHT_DELTA = 0.20
 
@@ -81,6 +76,14 @@ def ciliopathy_labels(ciliaminer: pl.DataFrame, universe: pl.DataFrame) -> pl.Da
     ).unique()
     mapped, _ = map_to_universe(genes, universe, symbol_column="gene_symbol", entrez_column=ENTREZ_ID)
     return mapped.select(HGNC_ID).drop_nulls().unique().sort(HGNC_ID)
+
+
+def validation_gene_ids(ciliaminer: pl.DataFrame, universe: pl.DataFrame) -> set[str]:
+    """Every gene the validation judges (known Usher genes and CiliaMiner): never a seed, label or edge."""
+    from usher_assets.scoring.labels import known_usher_genes
+
+    known = set(known_usher_genes(universe)[HGNC_ID].drop_nulls())
+    return known | set(ciliopathy_labels(ciliaminer, universe)[HGNC_ID])
 
 
 def combination_sensitivity(frame: pl.DataFrame, combination, delta: float = WEIGHT_DELTA) -> pl.DataFrame:

@@ -5,7 +5,7 @@ import polars as pl
 from usher_assets.schemas import RANK
 from usher_assets.scoring.combination import RANKING_SCORE, ranking_score
 from usher_assets.scoring.composite import EVIDENCE_COUNT, THIN_EVIDENCE, rank_candidates
-from usher_assets.scoring.discovery import compare_on_labels, strict_discovery, strict_subset
+from usher_assets.scoring.discovery import STRICT_ANNOTATED, compare_on_labels, strict_discovery, strict_subset
 from usher_assets.scoring.labels import (
     add_percentiles,
     known_gene_metrics,
@@ -35,7 +35,8 @@ def _controls(ranked: pl.DataFrame, universe: pl.DataFrame) -> dict:
             "ribosomal": percentile_metrics(controls.filter(pl.col("group") == "ribosomal"))}
 
 
-def ranking_leave_one_layer_out(scores: pl.DataFrame, scoring, known: pl.DataFrame, labels: set[str] | None) -> pl.DataFrame:
+def ranking_leave_one_layer_out(scores: pl.DataFrame, scoring, known: pl.DataFrame,
+                                labels: set[str] | None) -> pl.DataFrame:
     """Known-gene metrics and, with labels, the strict discovery figures with each layer dropped from the ranking."""
     rows = []
     for left_out in [None, *scoring.weights]:
@@ -89,8 +90,19 @@ def validate_ranking(scores: pl.DataFrame, weights: dict[str, float], scoring, u
         "weighted_leave_one_layer_out": leave_one_layer_out(layers, weights, known),
         "strict_discovery": discovery,
         "coverage": layer_coverage(layers, weights),
-        "method": method_description(scoring),
+        "method": method_description(scoring) | {"cilia_model_check": model_check(scores, known, labels)},
     }
+
+
+def model_check(scores: pl.DataFrame, known: pl.DataFrame, labels: set[str] | None) -> dict:
+    """Out-of-fold AUROC of the cilia model on its own labels (GO cilia genes), validation genes left out."""
+    judged = set(known["hgnc_id"].drop_nulls()) | (labels or set())
+    trainable = scores.filter(~pl.col("hgnc_id").is_in(list(judged)))
+    row = compare_on_labels(trainable, {"model": pl.col("cilia_model_percentile")},
+                            set(trainable.filter(pl.col(STRICT_ANNOTATED).fill_null(False))["hgnc_id"]),
+                            samples=200, seed=0).row(0, named=True)
+    return {"training_genes": trainable.height, "positives": row["n_labels"],
+            "out_of_fold_auroc": row["auroc"], "out_of_fold_top10_enrichment": row["enrichment"]}
 
 
 def method_description(scoring) -> dict:
