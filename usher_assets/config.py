@@ -86,7 +86,7 @@ class ModelConfig(_Frozen):
                                          "with missingness indicators.")
     folds: int = Field(5, ge=2, description="Cross-validation folds; a gene is scored by the model that left it out.")
     seed: int = Field(0, description="Seed for the fold split and the model.")
-    max_iter: int = Field(150, ge=1, description="Boosting rounds (gradient_boosting).")
+    max_iter: int = Field(100, ge=1, description="Boosting rounds (gradient_boosting).")
     learning_rate: float = Field(0.05, gt=0, description="Boosting learning rate (gradient_boosting).")
     max_leaf_nodes: int = Field(15, ge=2, description="Leaves per tree (gradient_boosting).")
 

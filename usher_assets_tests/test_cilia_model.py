@@ -132,3 +132,17 @@ def test_top_evidence_names_the_strongest_parts_and_the_model_layer_behind_them(
 def test_combination_weights_must_sum_to_one():
     with pytest.raises(ValueError, match="sum to 1"):
         CombinationConfig(cilia_model=0.5, cilia_annotation=0.5, usher_sensory=0.5)
+
+
+def test_join_layers_adds_mouse_orthologs_as_the_conservation_feature():
+    from usher_assets.assets.scoring import join_layers
+
+    universe = pl.DataFrame({"hgnc_id": ["HGNC:1", "HGNC:2"], "gene_symbol": ["OLD", "YOUNG"],
+                             "ensembl_gene_id": [None, None], "chromosome": ["1", "2"],
+                             "mgd_ids": [["MGI:1"], []]}, schema_overrides={"ensembl_gene_id": pl.String})
+    layer = pl.DataFrame({"hgnc_id": ["HGNC:1"], "constraint_score": [0.5], "exac_pli": [0.9], "unrelated": [1]})
+    frame = join_layers(universe, {"constraint": layer})
+    assert frame.columns == ["hgnc_id", "gene_symbol", "ensembl_gene_id", "chromosome", "mouse_orthologs",
+                             "constraint_score", "exac_pli"]
+    assert frame["mouse_orthologs"].to_list() == [1, 0]
+    assert "mouse_orthologs" in feature_columns(frame.with_columns(pl.lit(False).alias("cilia_annotated")))

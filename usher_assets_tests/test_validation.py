@@ -269,8 +269,9 @@ def test_validate_ranking_bundled_strict_discovery_subset(bundled_validation):
     assert (table["enrichment"] <= table["enrichment_high"]).all()
     expected = "The ranking beats" if strict["beats_every_baseline"] else "The ranking does NOT"
     assert strict["verdict"].startswith(expected)
+    # Each weighted layer, then the model-only conservation feature (mouse orthologs), has its row.
     assert validation["leave_one_layer_out"]["left_out"].to_list() == ["(none)", "constraint", "localization",
-                                                                        "annotation"]
+                                                                        "annotation", "conservation"]
 
 
 def test_validate_ranking_bundled_is_json_safe_and_reports_the_method(bundled_validation):

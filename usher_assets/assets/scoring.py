@@ -5,7 +5,7 @@ import polars as pl
 from usher_assets.assets import evidence as _evidence  # noqa: F401 - registers the layers first
 from usher_assets.assets.checkpointed import SPECS, checkpointed_asset
 from usher_assets.assets.exports import export_candidates, exported_files
-from usher_assets.schemas import CHROMOSOME, ENSEMBL_GENE_ID, GENE_SYMBOL, HGNC_ID
+from usher_assets.schemas import CHROMOSOME, ENSEMBL_GENE_ID, GENE_SYMBOL, HGNC_ID, MGD_IDS
 
 LAYER_ASSETS = {
     "constraint": "constraint_evidence",
@@ -26,11 +26,16 @@ def join_layers(universe: pl.DataFrame, layers: dict[str, pl.DataFrame]) -> pl.D
     from usher_assets.scoring.cilia_model import MODEL_FEATURES
 
     features = {c for columns in MODEL_FEATURES.values() for c in columns}
-    frame = universe.select(HGNC_ID, GENE_SYMBOL, ENSEMBL_GENE_ID, CHROMOSOME)
+    frame = universe.select(HGNC_ID, GENE_SYMBOL, ENSEMBL_GENE_ID, CHROMOSOME, mouse_orthologs())
     for name, layer in layers.items():
         keep = [c for c in layer.columns if c == f"{name}_score" or c in EXTRA_LAYER_COLUMNS or c in features]
         frame = frame.join(layer.select(HGNC_ID, *keep), on=HGNC_ID, how="left", maintain_order="left")
     return frame
+
+
+def mouse_orthologs() -> pl.Expr:
+    """MGI orthologs HGNC lists per gene (0 = none in mouse): the model's conservation feature."""
+    return pl.col(MGD_IDS).list.len().cast(pl.Int64).alias("mouse_orthologs")
 
 
 def active_weights(weights: dict[str, float], frame: pl.DataFrame) -> dict[str, float]:

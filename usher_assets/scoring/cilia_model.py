@@ -27,7 +27,12 @@ MODEL_FEATURES = {
                         "screen_hit", "tap_ms_partners"],
     "cilia_association": ["network_partners", "network_cilia_partners", "network_cilia_fraction",
                           "coexpression_cilia"],
+    # Conservation, the one phylogenetic signal the bundled data give: HGNC's mouse orthologs (MGI).
+    # Cilia are ancient; young primate- or testis-specific families often have none, or many.
+    "conservation": ["mouse_orthologs"],
 }
+# Feature groups that feed only the model, not the weighted composite.
+MODEL_ONLY_LAYERS = ("conservation",)
 CILIA_LABEL = "cilia_annotated"
 
 

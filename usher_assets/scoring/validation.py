@@ -3,6 +3,7 @@
 import polars as pl
 
 from usher_assets.schemas import RANK
+from usher_assets.scoring.cilia_model import MODEL_ONLY_LAYERS
 from usher_assets.scoring.combination import RANKING_SCORE, ranking_score
 from usher_assets.scoring.composite import EVIDENCE_COUNT, THIN_EVIDENCE, rank_candidates
 from usher_assets.scoring.discovery import STRICT_ANNOTATED, compare_on_labels, strict_discovery, strict_subset
@@ -39,7 +40,7 @@ def ranking_leave_one_layer_out(scores: pl.DataFrame, scoring, known: pl.DataFra
                                 labels: set[str] | None) -> pl.DataFrame:
     """Known-gene metrics and, with labels, the strict discovery figures with each layer dropped from the ranking."""
     rows = []
-    for left_out in [None, *scoring.weights]:
+    for left_out in [None, *scoring.weights, *MODEL_ONLY_LAYERS]:
         frame = scores.with_columns(ranking_score(scores, scoring.combination, without=left_out))
         metrics = known_gene_metrics(add_percentiles(rank_candidates(frame, score=RANKING_SCORE)), known)
         row = {"left_out": left_out or "(none)", "known_median_percentile": metrics["all"]["median_percentile"],
