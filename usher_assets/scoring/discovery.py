@@ -64,6 +64,9 @@ def compare_on_labels(frame: pl.DataFrame, methods: dict[str, pl.Expr], labels: 
     (a paired bootstrap: the same resampled label genes for both) and whether the reference beats it
     by more than its interval (reference's lower bound above this method's estimate).
     """
+    # Rows in ID order, so the resampled label genes (and every interval) do not depend on how the
+    # caller sorted the frame: each method is judged on the same draws.
+    frame = frame.sort(HGNC_ID)
     is_label = frame[HGNC_ID].is_in(list(labels)).to_numpy()
     n_labels = int(is_label.sum())
     if n_labels == 0:
