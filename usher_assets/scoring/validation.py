@@ -113,8 +113,9 @@ def method_description(scoring) -> dict:
                          "signal; Usher sensory evidence (the stronger of hair-cell enrichment and GO hearing/vision "
                          "function). Missing sensory or annotation evidence adds nothing.",
         "cilia_model": "positives: genes the annotation layer calls ciliary; the 17 known Usher genes and CiliaMiner "
-                       "are out of training (and their interaction edges out of features); features: every layer but "
-                       "annotation; each gene scored by the fold model that did not train on it.",
+                       "are out of training (and their interaction edges out of features); features: the raw columns "
+                       "of every layer but annotation, and mouse orthologs (conservation); each gene scored by the "
+                       "fold model that did not train on it.",
         "combination": scoring.combination.model_dump(),
         "model": scoring.model.model_dump(),
         "tiers": scoring.tiers.model_dump(),
