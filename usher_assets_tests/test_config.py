@@ -106,6 +106,24 @@ def test_config_hash_changes_with_content(tmp_path, change):
     assert changed.config_hash() != PipelineConfig.load(DEFAULT_CONFIG_PATH).config_hash()
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("model.seed", 1), ("model.kind", "logistic"), ("combination.cilia_model", 0.45),
+    ("tiers.thin_evidence", 3), ("bootstrap_samples", 500)])
+def test_model_and_combination_settings_are_in_the_scoring_fingerprint(tmp_path, field, value):
+    raw = _default_raw()
+    *parents, last = field.split(".")
+    node = raw["scoring"]
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    if field == "combination.cilia_model":
+        node["usher_sensory"] = 0.30  # keep the sum at 1
+    changed = PipelineConfig.load(_write(tmp_path / "changed.yaml", raw))
+    reference = PipelineConfig.load(DEFAULT_CONFIG_PATH)
+    assert changed.section_hash("scoring") != reference.section_hash("scoring")
+    assert changed.section_hash("sources") == reference.section_hash("sources")
+
+
 def test_section_hash_changes_only_with_its_section(tmp_path):
     reference = PipelineConfig.load(DEFAULT_CONFIG_PATH)
     raw = _default_raw()
