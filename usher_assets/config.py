@@ -68,9 +68,11 @@ class StorageConfig(_Frozen):
 
 
 class TierConfig(_Frozen):
-    high: float = Field(0.70, ge=0, le=1, description="Minimum composite score for HIGH.")
-    medium: float = Field(0.50, ge=0, le=1, description="Minimum composite score for MEDIUM.")
-    min_evidence: int = Field(2, ge=1, description="Minimum number of non-null layers for HIGH or MEDIUM.")
+    """Tiers cut the ranking score, so they follow the rank; thin evidence is a flag, not a demotion."""
+
+    high: float = Field(0.70, ge=0, le=1, description="Minimum ranking score for HIGH.")
+    medium: float = Field(0.50, ge=0, le=1, description="Minimum ranking score for MEDIUM.")
+    thin_evidence: int = Field(2, ge=0, description="Genes with at most this many evidence layers are flagged thin.")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -79,9 +81,40 @@ class TierConfig(_Frozen):
         return self
 
 
+class ModelConfig(_Frozen):
+    """The out-of-fold cilia model: trained on GO cilia genes, never on the validation labels."""
+
+    kind: Literal["gradient_boosting", "logistic"] = Field(
+        "gradient_boosting", description="HistGradientBoostingClassifier (takes NaN) or logistic regression "
+                                         "with missingness indicators.")
+    folds: int = Field(5, ge=2, description="Cross-validation folds; a gene is scored by the model that left it out.")
+    seed: int = Field(0, description="Seed for the fold split and the model.")
+    max_iter: int = Field(100, ge=1, description="Boosting rounds (gradient_boosting).")
+    learning_rate: float = Field(0.05, gt=0, description="Boosting learning rate (gradient_boosting).")
+    max_leaf_nodes: int = Field(15, ge=2, description="Leaves per tree (gradient_boosting).")
+
+
+class CombinationConfig(_Frozen):
+    """Weights of the ranking score; each part is evidence a gene earns (missing counts as none)."""
+
+    cilia_model: float = Field(0.40, ge=0, description="Out-of-fold cilia-model percentile.")
+    cilia_annotation: float = Field(0.25, ge=0, description="Annotation layer's cilia signal (GO terms, gene groups).")
+    usher_sensory: float = Field(0.35, ge=0, description="Hair-cell enrichment and GO hearing/vision function.")
+
+    @model_validator(mode="after")
+    def _sums_to_one(self):
+        total = self.cilia_model + self.cilia_annotation + self.usher_sensory
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"combination weights must sum to 1, they sum to {total:.6g}")
+        return self
+
+
 class ScoringConfig(_Frozen):
     weights: dict[str, float] = Field(description="Layer name -> weight; non-negative, summing to 1.")
     tiers: TierConfig = TierConfig()
+    model: ModelConfig = ModelConfig()
+    combination: CombinationConfig = CombinationConfig()
+    bootstrap_samples: int = Field(1000, ge=10, description="Bootstrap resamples for the discovery intervals.")
 
     @field_validator("weights")
     @classmethod
@@ -162,4 +195,5 @@ class PipelineConfig(_Frozen):
         return {key: (src.release if src else None) for key, src in self.sources.items()}
 
 
-ScoringLayer = Literal["constraint", "expression", "localization", "annotation", "sensory_expression", "cilia_proximity"]
+ScoringLayer = Literal["constraint", "expression", "localization", "annotation", "sensory_expression", "cilia_proximity",
+                       "cilia_association"]

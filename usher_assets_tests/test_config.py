@@ -83,7 +83,7 @@ def test_config_hash_ignores_formatting(tmp_path, variant):
 
 
 def _swap_weights(raw):
-    raw["scoring"]["weights"] |= {"constraint": 0.15, "expression": 0.10}
+    raw["scoring"]["weights"] |= {"constraint": 0.05, "expression": 0.15}
 
 
 def _raise_high_tier(raw):
@@ -104,6 +104,24 @@ def test_config_hash_changes_with_content(tmp_path, change):
     change(raw)
     changed = PipelineConfig.load(_write(tmp_path / "changed.yaml", raw))
     assert changed.config_hash() != PipelineConfig.load(DEFAULT_CONFIG_PATH).config_hash()
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("model.seed", 1), ("model.kind", "logistic"), ("combination.cilia_model", 0.45),
+    ("tiers.thin_evidence", 3), ("bootstrap_samples", 500)])
+def test_model_and_combination_settings_are_in_the_scoring_fingerprint(tmp_path, field, value):
+    raw = _default_raw()
+    *parents, last = field.split(".")
+    node = raw["scoring"]
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    if field == "combination.cilia_model":
+        node["usher_sensory"] = 0.30  # keep the sum at 1
+    changed = PipelineConfig.load(_write(tmp_path / "changed.yaml", raw))
+    reference = PipelineConfig.load(DEFAULT_CONFIG_PATH)
+    assert changed.section_hash("scoring") != reference.section_hash("scoring")
+    assert changed.section_hash("sources") == reference.section_hash("sources")
 
 
 def test_section_hash_changes_only_with_its_section(tmp_path):
@@ -185,10 +203,10 @@ def test_unreadable_config_names_file(tmp_path, text, reason):
 def test_pipeline_resource_reads_its_file_again_after_an_edit(config_writer):
     path = config_writer()
     resource = PipelineResource(config_path=str(path))
-    assert resource.config.scoring.tiers.min_evidence == 2
+    assert resource.config.scoring.tiers.thin_evidence == 2
     raw = yaml.safe_load(path.read_text())
-    raw["scoring"]["tiers"]["min_evidence"] = 3
+    raw["scoring"]["tiers"]["thin_evidence"] = 3
     _write(path, raw)
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # filesystems with coarse mtimes
-    assert resource.config.scoring.tiers.min_evidence == 3
+    assert resource.config.scoring.tiers.thin_evidence == 3

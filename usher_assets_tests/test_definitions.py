@@ -13,7 +13,7 @@ GROUPS = {
                 "centrosome_cilium_screen", "mouse_human_orthologs", "hair_cell_expression", "cilia_proteome",
                 "centrosome_cilium_interactome", "ciliary_interactome"},
     "evidence": {"constraint_evidence", "expression_evidence", "localization_evidence", "annotation_evidence",
-                 "sensory_expression_evidence", "cilia_proximity_evidence"},
+                 "sensory_expression_evidence", "cilia_proximity_evidence", "cilia_association_evidence"},
     "scoring": {"gene_scores", "ranking_validation"},
     "report": {"candidates"},
 }
@@ -60,3 +60,12 @@ def test_definitions_source_checks_exist(graph):
     assert ("gene_universe", "unique_hgnc_id") in checks
     assert ("hgnc", "not_null_hgnc_id") in checks
     assert ("exac_pli", "row_count") in checks
+
+
+def test_definitions_gene_scores_reads_ciliaminer_to_keep_it_out_of_training(graph):
+    # The cilia model must know the validation genes to leave them out; scoring config is in its fingerprint.
+    upstream = {key.to_user_string() for key in graph.get(dg.AssetKey("gene_scores")).parent_keys}
+    assert {"ciliaminer", "gene_universe", "cilia_association_evidence", "annotation_evidence"} <= upstream
+    association = {key.to_user_string() for key in graph.get(dg.AssetKey("cilia_association_evidence")).parent_keys}
+    assert {"ciliaminer", "go_annotations", "centrosome_cilium_interactome", "ciliary_interactome",
+            "tissue_expression"} <= association

@@ -385,3 +385,76 @@ def test_expression_layer_bundled(real_layers):
     # Multiciliated-cell genes outscore housekeeping genes.
     assert min(scores["FOXJ1"], scores["RSPH1"]) > max(scores["ACTB"], scores["GAPDH"])
     assert layer["expression_score"].is_not_null().sum() > 18_500
+
+
+# --- strict annotation flag, sensory function terms ---------------------------------------
+
+def test_annotation_layer_cilia_annotated_is_every_cilia_signal(annotated):
+    # Strict: the cilium subtree (BBSome included), any scored cilia term, or a cilia gene group.
+    assert by_symbol(annotated, "cilia_annotated") == {
+        "EXPT": True, "ELEC": True, "BBSONLY": True, "NUCLEAR": False, "IFTGROUP": True,
+        "NOTHING": False, "BBSGROUP": False, "RENAMED": True}
+    assert by_symbol(annotated, "cilia_signal")["IFTGROUP"] == pytest.approx(0.8)
+
+
+def test_annotation_layer_go_sensory_evidence_from_hearing_and_vision_terms():
+    universe = make_universe([{"symbol": "HEARS"}, {"symbol": "SEES"}, {"symbol": "SMELLS"}])
+    terms = pl.concat([GO_TERMS, pl.DataFrame({
+        "go_id": ["GO:0007605", "GO:0050953", "GO:0007608"],
+        "term": ["sensory perception of sound", "sensory perception of light stimulus",
+                 "sensory perception of smell"],
+        "ontology": ["BP"] * 3, "definition": [None] * 3})], how="vertical_relaxed")
+    go = pl.DataFrame({"entrez_id": [1001, 1002, 1003], "symbol": ["HEARS", "SEES", "SMELLS"],
+                       "ensembl_gene_ids": [[], [], []], "go_id": ["GO:0007605", "GO:0050953", "GO:0007608"],
+                       "evidence": ["IMP", "IEA", "IDA"], "ontology": ["BP"] * 3},
+                      schema_overrides={"ensembl_gene_ids": LIST})
+    layer = annotation_layer(universe, go, terms, GO_PARENTS)
+    assert by_symbol(layer, "go_sensory_evidence") == {"HEARS": 1.0, "SEES": 0.4, "SMELLS": 0.0}
+    assert not any(by_symbol(layer, "cilia_annotated").values())
+
+
+def test_annotation_layer_bundled_strict_flag_covers_more_than_the_cilium_subtree(real_layers):
+    annotation = real_layers["annotation"]
+    strict, subtree = annotation["cilia_annotated"].sum(), annotation["go_cilium_annotated"].sum()
+    assert subtree + 100 < strict < 1_000  # stereocilium, cilium assembly terms and gene groups add ~160
+    assert (annotation.filter(pl.col("go_cilium_annotated"))["cilia_annotated"]).all()
+    flags = by_symbol(annotation, "cilia_annotated")
+    # ADGRV1 and CLRN1 are outside GO:0005929 but carry stereocilium-bundle terms; ARSG carries none.
+    assert flags["ADGRV1"] is True and flags["CLRN1"] is True and flags["ARSG"] is False
+
+
+# --- cilia association --------------------------------------------------------------------
+
+def _profiles(shapes: dict[str, list[float]]) -> pl.DataFrame:
+    rows = [{"dataset": "HPA", "tissue": f"T{t:02d}", "tpm": value, "hgnc_id": gene}
+            for gene, values in shapes.items() for t, value in enumerate(values)]
+    return pl.DataFrame(rows)
+
+
+def test_cilia_association_layer_counts_seed_partners_and_co_expression_without_the_labels():
+    from usher_assets.evidence.cilia_association import cilia_association_layer
+
+    universe = make_universe([{"symbol": s, "hgnc_id": f"HGNC:{s}"} for s in ("A", "B", "C", "D", "E", "F", "J")])
+    annotated = pl.DataFrame({"hgnc_id": [f"HGNC:{s}" for s in "ABCDEFJ"],
+                              "cilia_annotated": [True, True, False, False, False, False, True]})
+    bioid = pl.DataFrame({"bait_hgnc_id": ["HGNC:A", "HGNC:B", "HGNC:J"],
+                          "prey_hgnc_id": ["HGNC:C", "HGNC:C", "HGNC:E"], "avg_saint": [1.0, 1.0, 1.0]})
+    tap = pl.DataFrame({"protein_a_hgnc_id": ["HGNC:D", "HGNC:D"], "protein_b_hgnc_id": ["HGNC:A", "HGNC:F"]})
+    ciliary = [1, 1, 1, 50, 50, 1, 1, 1, 50, 1, 1, 1]
+    other = [50, 50, 50, 1, 1, 50, 50, 50, 1, 50, 50, 50]
+    tissues = _profiles({"HGNC:A": ciliary, "HGNC:B": ciliary, "HGNC:C": ciliary, "HGNC:F": other,
+                         "HGNC:J": ciliary, "HGNC:D": [5] * 12})
+    layer = cilia_association_layer(universe, annotated, bioid, tap, tissues, exclude_hgnc_ids={"HGNC:J"})
+    rows = {r["hgnc_id"].removeprefix("HGNC:"): r for r in layer.iter_rows(named=True)}
+    assert (rows["C"]["network_partners"], rows["C"]["network_cilia_partners"]) == (2, 2)
+    assert rows["D"]["network_cilia_fraction"] == 0.5  # A is a seed, F is not
+    assert rows["E"]["network_partners"] is None  # its only edge was to an excluded gene
+    assert rows["J"]["network_partners"] is None
+    assert rows["C"]["coexpression_cilia"] == pytest.approx(1.0)
+    assert rows["F"]["coexpression_cilia"] == pytest.approx(-1.0)
+    assert rows["A"]["coexpression_cilia"] == pytest.approx(1.0)  # against B alone, not itself
+    assert rows["D"]["coexpression_cilia"] == 0.0  # a flat profile says nothing either way
+    assert rows["E"]["cilia_association_score"] is None  # no partner, no profile: no statement
+    assert rows["C"]["cilia_association_score"] == max(r["cilia_association_score"] for r in rows.values()
+                                                        if r["cilia_association_score"] is not None)
+    assert layer.columns[-1] == "cilia_association_score" and layer.height == universe.height

@@ -8,6 +8,7 @@ from usher_assets.scoring.composite import (
     assign_tiers,
     candidate_table,
     composite_scores,
+    flag_thin_evidence,
     layer_score_columns,
     rank_candidates,
 )
@@ -71,21 +72,37 @@ def tier_input(scores: list[float | None], counts: list[int]) -> pl.DataFrame:
 @pytest.mark.parametrize(("score", "count", "tier"), [
     (0.9, 3, "HIGH"),
     (0.7, 2, "HIGH"),  # thresholds are inclusive
-    (0.9, 1, "MEDIUM"),  # high score on thin evidence
+    (0.9, 1, "HIGH"),  # one layer: still HIGH, the flag says it is thin
     (0.69, 3, "MEDIUM"),
     (0.5, 1, "MEDIUM"),
     (0.49, 4, "LOW"),
     (None, 0, "LOW"),
 ])
 def test_assign_tiers(score, count, tier):
-    tiered = assign_tiers(tier_input([score], [count]), high=0.7, medium=0.5, min_evidence=2)
+    tiered = assign_tiers(tier_input([score], [count]), high=0.7, medium=0.5)
     assert tiered["tier"].item() == tier
 
 
-@pytest.mark.parametrize(("high", "medium", "min_evidence"), [(0.4, 0.5, 2), (1.2, 0.5, 2), (0.7, 0.5, 0)])
-def test_assign_tiers_rejects_inconsistent_thresholds(high, medium, min_evidence):
+def test_tiers_follow_the_rank_whatever_the_evidence_count():
+    scores = [0.95, 0.9, 0.8, 0.72, 0.6, 0.55, 0.3]
+    frame = tier_input(scores, [1, 5, 1, 2, 1, 6, 7]).with_columns(
+        pl.Series("gene_symbol", list("ABCDEFG")), pl.Series("hgnc_id", [f"HGNC:{i}" for i in range(7)]))
+    ranked = rank_candidates(flag_thin_evidence(assign_tiers(frame, high=0.7, medium=0.5), thin_evidence=2))
+    order = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
+    tiers = [order[t] for t in ranked["tier"]]
+    assert tiers == sorted(tiers)  # never a MEDIUM or LOW above a HIGH
+    assert ranked["thin_evidence"].to_list() == [True, False, True, True, True, False, False]
+
+
+@pytest.mark.parametrize(("high", "medium"), [(0.4, 0.5), (1.2, 0.5)])
+def test_assign_tiers_rejects_inconsistent_thresholds(high, medium):
     with pytest.raises(ValueError, match="expected"):
-        assign_tiers(tier_input([0.5], [1]), high=high, medium=medium, min_evidence=min_evidence)
+        assign_tiers(tier_input([0.5], [1]), high=high, medium=medium)
+
+
+def test_flag_thin_evidence_rejects_a_negative_count():
+    with pytest.raises(ValueError, match="thin_evidence >= 0"):
+        flag_thin_evidence(tier_input([0.5], [1]), thin_evidence=-1)
 
 
 def tie_frame() -> pl.DataFrame:
@@ -114,7 +131,7 @@ def test_rank_candidates_is_deterministic_under_input_order(seed):
 
 def test_candidate_table_columns():
     scored = composite_scores(layers_frame(), {"constraint": 1.0, "annotation": 1.0})
-    table = candidate_table(rank_candidates(assign_tiers(scored, 0.6, 0.3, 2)))
+    table = candidate_table(rank_candidates(assign_tiers(scored, 0.6, 0.3)))
     assert table.columns == ["rank", "gene_symbol", "hgnc_id", "ensembl_gene_id", "composite_score", "tier",
                              "evidence_count", "constraint_score", "annotation_score", "localization_score"]
     # AAA and BBB both score 0.5; AAA has two layers to BBB's one.
@@ -125,3 +142,23 @@ def test_candidate_table_columns():
 def test_candidate_table_names_missing_columns():
     with pytest.raises(ValueError, match="tier"):
         candidate_table(rank_candidates(composite_scores(layers_frame(), {"constraint": 1.0})))
+
+
+def test_rank_candidates_ranks_by_the_named_score_and_replaces_an_old_rank():
+    frame = tie_frame().with_columns(pl.Series("other_score", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
+                                     pl.Series("rank", [9, 9, 9, 9, 9, 9]))
+    ranked = rank_candidates(frame, score="other_score")
+    assert ranked["hgnc_id"].to_list() == ["HGNC:6", "HGNC:1", "HGNC:2", "HGNC:3", "HGNC:4", "HGNC:5"]
+    assert ranked["rank"].to_list() == [1, 2, 3, 4, 5, 6]
+
+
+def test_candidate_table_leads_with_the_ranking_score_and_keeps_the_weighted_view():
+    scored = composite_scores(layers_frame(), {"constraint": 1.0, "annotation": 1.0}).with_columns(
+        pl.Series("ranking_score", [0.1, 0.9, 0.5, 0.2]), pl.Series("top_evidence", ["a", "b", "c", ""]))
+    scored = flag_thin_evidence(assign_tiers(scored, 0.6, 0.3, score="ranking_score"), thin_evidence=1)
+    table = candidate_table(rank_candidates(scored, score="ranking_score"))
+    assert table.columns[:10] == ["rank", "gene_symbol", "hgnc_id", "ensembl_gene_id", "ranking_score", "tier",
+                                  "evidence_count", "thin_evidence", "top_evidence", "composite_score"]
+    assert "ranking_score" not in layer_score_columns(table)
+    assert table["gene_symbol"].to_list() == ["BBB", "CCC", "DDD", "AAA"]
+    assert table["tier"].to_list() == ["HIGH", "MEDIUM", "LOW", "LOW"]

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 DAGSTER = Path(sys.executable).parent / "dagster"
 EXAC = "ExACpLI_values.txt"
 EVIDENCE_LAYERS = ["constraint_evidence", "expression_evidence", "localization_evidence", "annotation_evidence",
-                   "sensory_expression_evidence", "cilia_proximity_evidence"]
+                   "sensory_expression_evidence", "cilia_proximity_evidence", "cilia_association_evidence"]
 CHROMOSOME_COUNT = 25  # 1..22, X, Y, MT
 
 

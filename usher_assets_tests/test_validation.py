@@ -17,9 +17,10 @@ from usher_assets.scoring.labels import (
     percentile_metrics,
     rank_layers,
 )
+from usher_assets.config import PipelineConfig
+from usher_assets.scoring.discovery import BASELINES, compare_on_labels, strict_discovery, strict_subset
 from usher_assets.scoring.robustness import (
     ciliopathy_labels,
-    discovery_metrics,
     leave_one_layer_out,
     spearman_of_ranks,
     weight_sensitivity,
@@ -138,40 +139,69 @@ def test_leave_one_layer_out_hand_computed(small_layers, small_universe):
     assert got == {"(none)": (80.0, 1), "a": (20.0, 1), "b": (80.0, 1)}
 
 
-def test_discovery_metrics_rank_labels_among_genes_outside_go_cilium(small_layers, small_universe):
+def test_ciliopathy_labels_resolve_by_symbol_or_entrez(small_universe):
     ciliaminer = pl.DataFrame({"disease": ["x", "x", "y", "y"], "abbreviation": ["X1", "X2", "Y1", "Y2"],
                                "gene_symbol": ["USH2A", "F3", None, "MYO7A"], "entrez_id": [None, 5, None, 1]},
                               schema_overrides={"entrez_id": pl.Int64})
     labels = ciliopathy_labels(ciliaminer, small_universe)
     assert labels["hgnc_id"].to_list() == ["HGNC:1", "HGNC:3", "HGNC:5"]
-    metrics = discovery_metrics(small_layers, {"a": 1.0}, labels)
-    # MYO7A and F1 are GO-annotated and left out: 9 genes; USH2A first (100), F3 third (75).
-    assert metrics == {"n_subset_genes": 9, "n_genes": 2, "median_percentile": 87.5, "top_fraction": 0.1,
-                       "top_count": 1, "top_share": 0.5}
 
 
-def test_validate_ranking_is_complete_json_safe_and_deterministic(small_layers, small_universe):
-    ciliaminer = pl.DataFrame({"disease": ["x"], "abbreviation": ["X1"], "gene_symbol": ["F3"],
-                               "entrez_id": [None]}, schema_overrides={"entrez_id": pl.Int64})
-    weights = {"a": 2.0, "b": 1.0}
-    first = validate_ranking(small_layers, weights, small_universe, ciliaminer)
-    again = validate_ranking(small_layers.reverse(), weights, small_universe, ciliaminer)
-    assert set(first) == {"known_genes", "known_metrics", "negative_controls", "sensitivity",
-                          "sensitivity_min_spearman", "leave_one_layer_out", "discovery", "coverage"}
-    assert first["negative_controls"]["housekeeping"]["n_genes"] == 1  # ACTB
-    assert first["negative_controls"]["ribosomal"]["n_genes"] == 1  # RPL10A
-    assert first["discovery"]["left_out"].to_list() == ["(none)", "a", "b"]
-    assert first["coverage"].rows() == [("a", 10, round(10 / 11, 4)), ("b", 11, 1.0)]
-    for key in ("known_genes", "sensitivity", "leave_one_layer_out", "discovery"):
-        assert_frame_equal(first[key], again[key])
-    assert first["known_metrics"] == again["known_metrics"]
-    text = json.dumps(validation_metadata(first))
-    assert json.loads(text)["known_metrics"]["all"]["n_genes"] == 3
+def discovery_frame() -> pl.DataFrame:
+    """20 genes, 4 labels (L*); L1 and N00 are cilia-annotated and must drop out of the strict view."""
+    return pl.DataFrame({
+        "hgnc_id": [f"HGNC:{i}" for i in range(20)],
+        "gene_symbol": ["L1", "L2", "L3", "L4"] + [f"N{i:02d}" for i in range(16)],
+        "cilia_annotated": [True, False, False, False, True] + [False] * 15,
+        "good": [1.0, 0.99, 0.98, 0.52, 0.97] + [0.9 - 0.05 * i for i in range(15)],
+        "exac_pli": [None, 0.1, 0.2, 0.3] + [0.5] * 16,
+        "go_term_count": [5, 1, 1, 1] + [2] * 16,
+        "ciliated_logfc": [None] * 20,
+        "proteome_spectral_counts": [None] * 20,
+    }, schema_overrides={"exac_pli": pl.Float64, "ciliated_logfc": pl.Float64,
+                         "proteome_spectral_counts": pl.Float64})
 
 
-def test_discovery_metrics_need_the_go_flag(small_layers):
-    with pytest.raises(ValueError, match="go_cilium_annotated"):
-        discovery_metrics(small_layers.drop("go_cilium_annotated"), {"a": 1.0}, pl.DataFrame({"hgnc_id": []}))
+LABELS = {"HGNC:0", "HGNC:1", "HGNC:2", "HGNC:3"}
+
+
+def test_compare_on_labels_hand_computed():
+    subset = strict_subset(discovery_frame())
+    assert subset.height == 18
+    methods = {"good": pl.col("good"), "pli": pl.col("exac_pli")}
+    table = compare_on_labels(subset, methods, LABELS, samples=200, seed=0)
+    good, pli = table.rows(named=True)
+    # 18 genes: the top 10 % is ceil(1.8) = 2 genes, L2 and L3: 2 of 3 labels -> (2/3) / 0.1.
+    assert (good["n_labels"], good["top_count"]) == (3, 2)
+    assert good["enrichment"] == pytest.approx(6.6667, abs=1e-4)
+    # L2 and L3 outrank all 15 others; L4 (0.52) outranks the seven at 0.5 and below.
+    assert good["auroc"] == pytest.approx((2 + 7 / 15) / 3, abs=1e-4)
+    assert good["enrichment_low"] <= good["enrichment"] <= good["enrichment_high"]
+    # pLI puts every label below the others' 0.5: none in the top, AUROC 0. Yet on three labels the
+    # reference's interval reaches 0 (all three resampled as L4), so it does not beat pLI by more than it.
+    assert (pli["top_count"], pli["auroc"]) == (0, 0.0)
+    assert good["enrichment_low"] == 0.0 and pli["reference_beats"] is False
+    assert pli["reference_minus"] == pytest.approx(good["enrichment"])
+    assert_frame_equal(table, compare_on_labels(subset.reverse(), methods, LABELS, samples=200, seed=0))
+
+
+def test_strict_discovery_says_plainly_which_baselines_are_not_beaten():
+    frame = discovery_frame()
+    result = strict_discovery(frame, {"ranking": pl.col("good")}, LABELS, samples=200, seed=0)
+    assert result["methods"]["method"].to_list() == ["ranking", *BASELINES]
+    assert (result["n_subset_genes"], result["n_labels"]) == (18, 3)
+    baselines = result["methods"].filter(pl.col("method") != "ranking")
+    assert result["beats_every_baseline"] == bool(baselines["reference_beats"].all())
+    # Reversed, the ranking puts the labels last: GO term count (the labels have fewer terms) still does not.
+    worse = strict_discovery(frame, {"ranking": -pl.col("good")}, LABELS, samples=200, seed=0)
+    assert worse["beats_every_baseline"] is False
+    assert worse["verdict"].startswith("The ranking does NOT beat every naive baseline")
+    assert "pLI alone" in worse["verdict"]
+
+
+def test_strict_subset_needs_the_annotation_flag():
+    with pytest.raises(ValueError, match="cilia_annotated"):
+        strict_subset(discovery_frame().drop("cilia_annotated"))
 
 
 # --- end to end on the bundled data (constraint, localization, annotation) ---------------
@@ -180,29 +210,39 @@ DATA_DIR = HGNC_FILE.parent
 
 
 @pytest.fixture(scope="module")
-def bundled_validation(real_universe):
+def bundled_scores(real_universe):
+    """gene_scores on three bundled layers (constraint, localization, annotation) with a fast model."""
+    from usher_assets.assets.scoring import join_layers, judged_genes
     from usher_assets.evidence.annotation import annotation_layer
     from usher_assets.evidence.constraint import constraint_layer
     from usher_assets.evidence.localization import localization_layer
+    from usher_assets.scoring.gene_scores import score_genes
     from usher_assets.sources.ciliaminer import parse_ciliaminer
     from usher_assets.sources.constraint import parse_exac_pli, parse_loftool
     from usher_assets.sources.gene_ontology import parse_go_annotations, parse_go_parents, parse_go_terms
     from usher_assets.sources.hpa import parse_hpa_subcellular
 
-    constraint = constraint_layer(real_universe, parse_exac_pli(DATA_DIR / "ExACpLI_values.txt"),
-                                  parse_loftool(DATA_DIR / "LoFtool_scores.txt"))
-    localization = localization_layer(real_universe, parse_hpa_subcellular(DATA_DIR / "subcellular_location.tsv"))
-    annotation = annotation_layer(real_universe, parse_go_annotations(DATA_DIR / "orghs_gene_go.tsv.gz"),
-                                  parse_go_terms(DATA_DIR / "go_terms.tsv.gz"),
-                                  parse_go_parents(DATA_DIR / "go_parents.tsv.gz"))
-    layers = (
-        constraint.select("hgnc_id", "gene_symbol", "ensembl_gene_id", "constraint_score")
-        .join(localization.select("hgnc_id", "localization_score"), on="hgnc_id")
-        .join(annotation.select("hgnc_id", "annotation_score", "go_cilium_annotated"), on="hgnc_id")
-    )
-    weights = {"constraint": 0.25, "localization": 0.35, "annotation": 0.40}
+    layers = join_layers(real_universe, {
+        "constraint": constraint_layer(real_universe, parse_exac_pli(DATA_DIR / "ExACpLI_values.txt"),
+                                       parse_loftool(DATA_DIR / "LoFtool_scores.txt")),
+        "localization": localization_layer(real_universe, parse_hpa_subcellular(DATA_DIR / "subcellular_location.tsv")),
+        "annotation": annotation_layer(real_universe, parse_go_annotations(DATA_DIR / "orghs_gene_go.tsv.gz"),
+                                       parse_go_terms(DATA_DIR / "go_terms.tsv.gz"),
+                                       parse_go_parents(DATA_DIR / "go_parents.tsv.gz")),
+    })
+    default = PipelineConfig.load().scoring
+    scoring = default.model_copy(update={"weights": {"constraint": 0.25, "localization": 0.35, "annotation": 0.40},
+                                         "model": default.model.model_copy(update={"max_iter": 20, "folds": 3}),
+                                         "bootstrap_samples": 100})
     ciliaminer = parse_ciliaminer(DATA_DIR / "ciliaminer_secondarylist.json")
-    return layers, validate_ranking(layers, weights, real_universe, ciliaminer)
+    scores = score_genes(layers, scoring.weights, scoring, judged_genes(real_universe, ciliaminer))
+    return scores, scoring, ciliaminer
+
+
+@pytest.fixture(scope="module")
+def bundled_validation(bundled_scores, real_universe):
+    scores, scoring, ciliaminer = bundled_scores
+    return scores, validate_ranking(scores, scoring.weights, scoring, real_universe, ciliaminer)
 
 
 def test_validate_ranking_bundled_known_genes_beat_negative_controls(bundled_validation):
@@ -211,21 +251,51 @@ def test_validate_ranking_bundled_known_genes_beat_negative_controls(bundled_val
     assert known["n_genes"] == 17 and validation["known_metrics"]["unresolved_symbols"] == []
     assert known["median_percentile"] > validation["negative_controls"]["all"]["median_percentile"]
     assert validation["negative_controls"]["all"]["n_genes"] >= 70
+    weighted = validation["weighted_view"]["known_metrics"]["all"]
+    assert weighted["n_genes"] == 17 and weighted["median_percentile"] is not None
 
 
-def test_validate_ranking_bundled_discovery_subset(bundled_validation):
-    layers, validation = bundled_validation
-    first = validation["discovery"].row(0, named=True)
-    assert first["left_out"] == "(none)"
-    assert first["n_subset_genes"] == layers.height - layers["go_cilium_annotated"].sum()
-    # CiliaMiner's secondary list names 190 genes; those outside the GO cilium subtree remain.
-    assert 80 <= first["n_genes"] < 190
-    assert validation["discovery"].height == 4
+def test_validate_ranking_bundled_strict_discovery_subset(bundled_validation):
+    scores, validation = bundled_validation
+    strict = validation["strict_discovery"]
+    assert strict["n_subset_genes"] == scores.height - scores["cilia_annotated"].sum()
+    # Strict means every cilia signal of the annotation layer: fewer genes than outside GO:0005929 alone.
+    assert strict["n_subset_genes"] < scores.height - scores["go_cilium_annotated"].sum()
+    # CiliaMiner's secondary list names 189 universe genes; about 110 have no annotation cilia signal.
+    assert 80 <= strict["n_labels"] < 189
+    table = strict["methods"]
+    assert table.height == 2 + len(BASELINES)
+    assert (table["enrichment_low"] <= table["enrichment"]).all()
+    assert (table["enrichment"] <= table["enrichment_high"]).all()
+    expected = "The ranking beats" if strict["beats_every_baseline"] else "The ranking does NOT"
+    assert strict["verdict"].startswith(expected)
+    # Each weighted layer, then the model-only conservation feature (mouse orthologs), has its row.
+    assert validation["leave_one_layer_out"]["left_out"].to_list() == ["(none)", "constraint", "localization",
+                                                                        "annotation", "conservation"]
+
+
+def test_validate_ranking_bundled_is_json_safe_and_reports_the_method(bundled_validation):
+    _, validation = bundled_validation
+    plain = json.loads(json.dumps(validation_metadata(validation)))
+    assert plain["method"]["combination"] == {"cilia_model": 0.4, "cilia_annotation": 0.25, "usher_sensory": 0.35}
+    check = plain["method"]["cilia_model_check"]
+    assert check["positives"] > 500 and 0.5 < check["out_of_fold_auroc"] <= 1.0
+    assert isinstance(plain["strict_discovery"]["methods"][0]["enrichment"], float)
 
 
 def test_validate_ranking_bundled_sensitivity_is_reported_per_change(bundled_validation):
     _, validation = bundled_validation
     table = validation["sensitivity"]
-    assert table.height == 6
+    assert table.height == 6  # three combination weights, two directions
     assert validation["sensitivity_min_spearman"] == table["spearman"].min()
-    assert 0.9 < validation["sensitivity_min_spearman"] <= 1.0
+    assert 0.8 < validation["sensitivity_min_spearman"] <= 1.0
+    assert validation["weighted_sensitivity"].height == 6
+
+
+def test_score_genes_bundled_tiers_follow_the_rank(bundled_scores):
+    scores, _, _ = bundled_scores
+    assert scores["rank"].to_list() == list(range(1, scores.height + 1))
+    order = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
+    tiers = [order[t] for t in scores["tier"]]
+    assert tiers == sorted(tiers)
+    assert scores["ranking_score"].is_sorted(descending=True)

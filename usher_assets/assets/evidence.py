@@ -95,5 +95,22 @@ def cilia_proximity_evidence(gene_universe, cilia_proteome, centrosome_cilium_in
     return frame, metadata | {"excluded_label_genes": len(judged)}
 
 
+@pipeline_asset(code_version="1", **EVIDENCE)
+def cilia_association_evidence(gene_universe, go_annotations, go_terms, go_parents, centrosome_cilium_interactome,
+                               ciliary_interactome, tissue_expression, ciliaminer):
+    """One row per gene: interactome partners and tissue co-expression shared with GO cilia genes (the seeds).
+    Validation genes are neither seeds nor edges."""
+    from usher_assets.evidence.annotation import annotation_layer
+    from usher_assets.evidence.cilia_association import cilia_association_layer
+    from usher_assets.scoring.robustness import validation_gene_ids
+
+    judged = validation_gene_ids(ciliaminer, gene_universe)
+    annotated = annotation_layer(gene_universe, go_annotations, go_terms, go_parents)
+    layer = cilia_association_layer(gene_universe, annotated.select(HGNC_ID, "cilia_annotated"),
+                                    centrosome_cilium_interactome, ciliary_interactome, tissue_expression, judged)
+    frame, metadata = _by_chromosome(layer, gene_universe, {})
+    return frame, metadata | {"excluded_label_genes": len(judged)}
+
+
 evidence_assets = [constraint_evidence, expression_evidence, localization_evidence, annotation_evidence,
-                   sensory_expression_evidence, cilia_proximity_evidence]
+                   sensory_expression_evidence, cilia_proximity_evidence, cilia_association_evidence]

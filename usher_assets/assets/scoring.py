@@ -4,7 +4,7 @@ import polars as pl
 
 from usher_assets.assets.declare import pipeline_asset
 from usher_assets.assets.exports import export_candidates, exported_files
-from usher_assets.schemas import CHROMOSOME, ENSEMBL_GENE_ID, GENE_SYMBOL, HGNC_ID
+from usher_assets.schemas import CHROMOSOME, ENSEMBL_GENE_ID, GENE_SYMBOL, HGNC_ID, MGD_IDS
 
 LAYER_ASSETS = {
     "constraint": "constraint_evidence",
@@ -13,17 +13,28 @@ LAYER_ASSETS = {
     "annotation": "annotation_evidence",
     "sensory_expression": "sensory_expression_evidence",
     "cilia_proximity": "cilia_proximity_evidence",
+    "cilia_association": "cilia_association_evidence",
 }
-EXTRA_LAYER_COLUMNS = ("go_cilium_annotated",)  # the discovery view needs it
+# The discovery view and its baselines, the model's label and the ranking's annotation parts need these.
+EXTRA_LAYER_COLUMNS = ("go_cilium_annotated", "cilia_annotated", "cilia_signal", "go_sensory_evidence",
+                       "go_term_count")
 
 
 def join_layers(universe: pl.DataFrame, layers: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """One row per universe gene with every layer's score column (NULL where a layer has nothing)."""
-    frame = universe.select(HGNC_ID, GENE_SYMBOL, ENSEMBL_GENE_ID, CHROMOSOME)
+    """One row per universe gene: every layer's score column, the extras and the cilia model's features."""
+    from usher_assets.scoring.cilia_model import MODEL_FEATURES
+
+    features = {c for columns in MODEL_FEATURES.values() for c in columns}
+    frame = universe.select(HGNC_ID, GENE_SYMBOL, ENSEMBL_GENE_ID, CHROMOSOME, mouse_orthologs())
     for name, layer in layers.items():
-        keep = [c for c in layer.columns if c == f"{name}_score" or c in EXTRA_LAYER_COLUMNS]
+        keep = [c for c in layer.columns if c == f"{name}_score" or c in EXTRA_LAYER_COLUMNS or c in features]
         frame = frame.join(layer.select(HGNC_ID, *keep), on=HGNC_ID, how="left", maintain_order="left")
     return frame
+
+
+def mouse_orthologs() -> pl.Expr:
+    """MGI orthologs HGNC lists per gene (0 = none in mouse): the model's conservation feature."""
+    return pl.col(MGD_IDS).list.len().cast(pl.Int64).alias("mouse_orthologs")
 
 
 def active_weights(weights: dict[str, float], frame: pl.DataFrame) -> dict[str, float]:
@@ -36,40 +47,45 @@ def active_weights(weights: dict[str, float], frame: pl.DataFrame) -> dict[str, 
     return {k: w / total for k, w in present.items()}
 
 
-def _scores(gene_universe, pipeline, layer_frames: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict]:
-    from usher_assets.scoring.composite import assign_tiers, composite_scores, rank_candidates
+def judged_genes(gene_universe: pl.DataFrame, ciliaminer: pl.DataFrame) -> set[str]:
+    """The validation genes (known Usher genes and CiliaMiner): never a training label."""
+    from usher_assets.scoring.robustness import validation_gene_ids
+
+    return validation_gene_ids(ciliaminer, gene_universe)
+
+
+def _scores(gene_universe, ciliaminer, pipeline, layer_frames: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict]:
+    from usher_assets.scoring.gene_scores import score_genes
 
     names = {asset: layer for layer, asset in LAYER_ASSETS.items()}
     layers = join_layers(gene_universe, {names[a]: f for a, f in layer_frames.items()})
     weights = active_weights(pipeline.scoring.weights, layers)
-    tiers = pipeline.scoring.tiers
-    ranked = rank_candidates(assign_tiers(composite_scores(layers, weights), tiers.high, tiers.medium,
-                                          tiers.min_evidence))
+    ranked = score_genes(layers, weights, pipeline.scoring, judged_genes(gene_universe, ciliaminer))
     counts = dict(ranked.group_by("tier").len().iter_rows())
-    return ranked, {"genes_scored": ranked.filter(pl.col("composite_score").is_not_null()).height,
-                    "weights_used": weights, "tiers": {str(k): int(v) for k, v in counts.items()}}
+    return ranked, {"genes_scored": ranked.filter(pl.col("ranking_score").is_not_null()).height,
+                    "weights_used": weights, "tiers": {str(k): int(v) for k, v in counts.items()},
+                    "thin_evidence_in_top_50": int(ranked.head(50)["thin_evidence"].sum())}
 
 
 def validation_for(gene_scores: pl.DataFrame, pipeline, gene_universe, ciliaminer) -> dict:
     from usher_assets.scoring.validation import validate_ranking
 
-    # Validation re-ranks from the layer scores itself (for sensitivity and leave-one-out).
-    layers = gene_scores.drop(["rank", "composite_score", "evidence_count", "tier"], strict=False)
-    weights = active_weights(pipeline.scoring.weights, layers)
-    return validate_ranking(layers, weights, gene_universe, ciliaminer)
+    weights = active_weights(pipeline.scoring.weights, gene_scores)
+    return validate_ranking(gene_scores, weights, pipeline.scoring, gene_universe, ciliaminer)
 
 
 def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.values())):
     """Scoring reads the given evidence layers (by default every layer the pipeline defines)."""
 
-    @pipeline_asset(group="scoring", code_version="1", config_sections=("scoring",),
-                        upstream=("gene_universe", *layer_assets))
+    @pipeline_asset(group="scoring", code_version="2", config_sections=("scoring",),
+                        upstream=("gene_universe", "ciliaminer", *layer_assets))
     def gene_scores(pipeline, **inputs):
-        """One row per protein-coding gene: layer scores, NULL-aware weighted composite, evidence count, tier, rank."""
-        universe = inputs.pop("gene_universe")
-        return _scores(universe, pipeline, inputs)
+        """One row per protein-coding gene, ranked by the ranking score (out-of-fold cilia model + annotation +
+        Usher sensory evidence): tier, thin-evidence flag, top evidence, the weighted composite and its rank."""
+        universe, ciliaminer = inputs.pop("gene_universe"), inputs.pop("ciliaminer")
+        return _scores(universe, ciliaminer, pipeline, inputs)
 
-    @pipeline_asset(group="scoring", code_version="1", config_sections=("scoring",))
+    @pipeline_asset(group="scoring", code_version="2", config_sections=("scoring",))
     def ranking_validation(gene_scores, gene_universe, ciliaminer, pipeline):
         """One row per known Usher gene and negative control: its rank and percentile (validation, never a feature)."""
         from usher_assets.scoring.validation import validation_metadata
@@ -83,6 +99,7 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
             "known/core_median_percentile": plain["known_metrics"]["core"]["median_percentile"],
             "controls/median_percentile": plain["negative_controls"]["all"]["median_percentile"],
             "sensitivity/min_spearman": plain["sensitivity_min_spearman"],
+            "discovery/beats_every_baseline": plain["strict_discovery"]["beats_every_baseline"],
             "validation": plain,
         }
         return known, metadata

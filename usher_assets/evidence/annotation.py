@@ -2,7 +2,12 @@
 
 import polars as pl
 
-from usher_assets.evidence.go_graph import CILIUM_ROOT, cilia_scoring_terms, descendant_terms
+from usher_assets.evidence.go_graph import (
+    CILIUM_ROOT,
+    cilia_scoring_terms,
+    descendant_terms,
+    sensory_function_terms,
+)
 from usher_assets.evidence.layer_tools import (
     attach_to_universe,
     map_source_to_universe,
@@ -12,6 +17,11 @@ from usher_assets.schemas import ENTREZ_ID, GENE_GROUPS, HGNC_ID
 
 ANNOTATION_SCORE = "annotation_score"
 GO_CILIUM_ANNOTATED = "go_cilium_annotated"
+# Any cilia signal from this layer: the strict discovery view leaves out exactly these genes,
+# and the cilia model takes them as its positives.
+CILIA_ANNOTATED = "cilia_annotated"
+CILIA_SIGNAL = "cilia_signal"
+GO_SENSORY_EVIDENCE = "go_sensory_evidence"
 
 # Weight of a GO annotation by how it was made: experiments first, then reviewed
 # inference (phylogeny, similarity), then author/curator statements, then electronic.
@@ -39,16 +49,19 @@ CILIA_GENE_GROUP_WEIGHT = 0.8
 DEPTH_SHARE = 0.15
 
 
-def _go_per_gene(go: pl.DataFrame, scoring_terms: set[str], cilium_terms: set[str]) -> pl.DataFrame:
+def _go_per_gene(go: pl.DataFrame, scoring_terms: set[str], cilium_terms: set[str],
+                 sensory_terms: set[str]) -> pl.DataFrame:
     evidence_weight = pl.col("evidence").replace_strict(
         EVIDENCE_WEIGHTS, default=UNKNOWN_EVIDENCE_WEIGHT, return_dtype=pl.Float64
     )
     in_scoring = pl.col("go_id").is_in(scoring_terms)
+    in_sensory = pl.col("go_id").is_in(sensory_terms)
     return go.group_by(HGNC_ID).agg(
         pl.col("go_id").n_unique().alias("go_term_count"),
         pl.col("go_id").filter(in_scoring).n_unique().alias("go_cilia_term_count"),
         evidence_weight.filter(in_scoring).max().fill_null(0.0).alias("go_cilia_evidence"),
         pl.col("go_id").is_in(cilium_terms).any().alias(GO_CILIUM_ANNOTATED),
+        evidence_weight.filter(in_sensory).max().fill_null(0.0).alias(GO_SENSORY_EVIDENCE),
     )
 
 
@@ -78,14 +91,19 @@ def annotation_layer(
     excluded) or CILIA_GENE_GROUP_WEIGHT for a cilia gene group member. Null for a gene with
     no GO annotation and no cilia gene group. ``go_cilium_annotated`` is true for a gene with
     any annotation in the GO:0005929 subtree (disease-named terms included, so the discovery
-    view really leaves out every gene GO already places in the cilium).
+    view really leaves out every gene GO already places in the cilium). ``cilia_annotated`` is
+    true for a gene with any cilia signal here: that subtree, any scored cilia term (ND evidence
+    included) or a cilia gene group. ``cilia_signal`` is the signal without depth (0 for an
+    annotated gene with no cilia term); ``go_sensory_evidence`` the best evidence weight of a
+    hearing or vision term (SENSORY_ROOT_TERMS), 0 for none.
     """
     go = map_source_to_universe(
         go_annotations, universe, source="go_annotations", mapping_log=mapping_log,
         entrez_column=ENTREZ_ID, symbol_column="symbol",
     )
     per_gene = _go_per_gene(
-        go, cilia_scoring_terms(go_terms, go_parents), descendant_terms(go_parents, [CILIUM_ROOT])
+        go, cilia_scoring_terms(go_terms, go_parents), descendant_terms(go_parents, [CILIUM_ROOT]),
+        sensory_function_terms(go_terms, go_parents),
     )
     per_gene = (
         _cilia_gene_groups(universe)
@@ -98,12 +116,13 @@ def annotation_layer(
                 pl.when(pl.col("cilia_gene_groups").list.len() > 0)
                 .then(CILIA_GENE_GROUP_WEIGHT)
                 .otherwise(pl.when(pl.col("go_term_count").is_not_null()).then(0.0)),
-            ).alias("cilia_signal"),
+            ).alias(CILIA_SIGNAL),
         )
         .with_columns(
-            ((1 - DEPTH_SHARE) * pl.col("cilia_signal")
-             + DEPTH_SHARE * pl.col("go_depth_rank").fill_null(0.0)).alias(ANNOTATION_SCORE)
+            ((1 - DEPTH_SHARE) * pl.col(CILIA_SIGNAL)
+             + DEPTH_SHARE * pl.col("go_depth_rank").fill_null(0.0)).alias(ANNOTATION_SCORE),
+            (pl.col(GO_CILIUM_ANNOTATED) | (pl.col("go_cilia_term_count").fill_null(0) > 0)
+             | (pl.col("cilia_gene_groups").list.len() > 0)).alias(CILIA_ANNOTATED),
         )
-        .drop("cilia_signal")
     )
     return attach_to_universe(universe, per_gene)

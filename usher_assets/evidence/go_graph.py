@@ -15,6 +15,21 @@ CILIA_ROOT_TERMS = {
     "GO:0032391": "photoreceptor connecting cilium",
 }
 
+# Hearing and vision, the two senses Usher syndrome takes: BP and CC roots whose subtrees say a
+# gene works in the ear or the eye. Smell and taste are left out (hundreds of receptors, no
+# Usher phenotype), and so are the cilium-subtree terms (the outer segment), which the cilia
+# signal already covers.
+SENSORY_ROOT_TERMS = {
+    "GO:0007605": "sensory perception of sound",
+    "GO:0050954": "sensory perception of mechanical stimulus",
+    "GO:0050953": "sensory perception of light stimulus",
+    "GO:0001895": "retina homeostasis",
+    "GO:0045494": "photoreceptor cell maintenance",
+    "GO:0001917": "photoreceptor inner segment",
+    "GO:0042462": "eye photoreceptor cell development",
+    "GO:0060113": "inner ear receptor cell differentiation",
+}
+
 # GO.db spells the two structural relations "isa" and "part of"; OBO exports say
 # "is_a" and "part_of". Regulation edges are left out: regulating cilia is not being one.
 STRUCTURAL_RELATIONS = {"isa", "is_a", "part of", "part_of"}
@@ -56,3 +71,9 @@ def cilia_scoring_terms(go_terms: pl.DataFrame, go_parents: pl.DataFrame) -> set
         raise ValueError(f"go_terms: expected the cilia root terms {missing}, but they are "
                          "absent; pass the full GO term table (go_terms.tsv.gz)")
     return descendant_terms(go_parents, list(CILIA_ROOT_TERMS)) - disease_named_terms(go_terms)
+
+
+def sensory_function_terms(go_terms: pl.DataFrame, go_parents: pl.DataFrame) -> set[str]:
+    """Hearing and vision terms: the sensory root subtrees minus disease-named and cilia terms."""
+    cilia = descendant_terms(go_parents, list(CILIA_ROOT_TERMS))
+    return descendant_terms(go_parents, list(SENSORY_ROOT_TERMS)) - cilia - disease_named_terms(go_terms)

@@ -1,4 +1,4 @@
-"""Composite score over whichever evidence layers a gene has, tiers, and a deterministic rank."""
+"""The weighted composite over whichever evidence layers a gene has, tiers, flags and a deterministic rank."""
 
 import polars as pl
 
@@ -14,6 +14,7 @@ from usher_assets.schemas import (
 )
 
 TIERS = ("HIGH", "MEDIUM", "LOW")
+THIN_EVIDENCE = "thin_evidence"
 # Best first; the last two keys make the order total, so equal scores rank the same every run.
 RANK_ORDER = [(COMPOSITE_SCORE, True), (EVIDENCE_COUNT, True), (GENE_SYMBOL, False), (HGNC_ID, False)]
 
@@ -24,8 +25,8 @@ def layer_score_column(layer: str) -> str:
 
 
 def layer_score_columns(frame: pl.DataFrame) -> list[str]:
-    """The per-layer score columns of a frame (everything ending in _score but the composite)."""
-    return [c for c in frame.columns if c.endswith(LAYER_SCORE_SUFFIX) and c != COMPOSITE_SCORE]
+    """The per-layer score columns of a frame (everything ending in _score but the two combined scores)."""
+    return [c for c in frame.columns if c.endswith(LAYER_SCORE_SUFFIX) and c not in (COMPOSITE_SCORE, "ranking_score")]
 
 
 def composite_scores(layers: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:
@@ -57,44 +58,55 @@ def composite_scores(layers: pl.DataFrame, weights: dict[str, float]) -> pl.Data
     )
 
 
-def assign_tiers(frame: pl.DataFrame, high: float, medium: float, min_evidence: int) -> pl.DataFrame:
-    """Add ``tier``: HIGH, MEDIUM or LOW.
+def assign_tiers(frame: pl.DataFrame, high: float, medium: float, score: str = COMPOSITE_SCORE) -> pl.DataFrame:
+    """Add ``tier``: HIGH (score >= ``high``), MEDIUM (>= ``medium``) or LOW (below, or null).
 
-    HIGH needs composite >= ``high`` and at least ``min_evidence`` layers; MEDIUM needs
-    composite >= ``medium`` (so a high score on thin evidence lands in MEDIUM); everything
-    else, including a null composite, is LOW.
+    Tiers cut the score the rank follows, so no gene ranked above a HIGH gene is MEDIUM or LOW;
+    thin evidence is shown by flag_thin_evidence instead of a demotion.
     """
     if not 0 <= medium <= high <= 1:
         raise ValueError(f"assign_tiers: expected 0 <= medium <= high <= 1, found medium={medium}, "
                          f"high={high}")
-    if min_evidence < 1:
-        raise ValueError(f"assign_tiers: expected min_evidence >= 1, found {min_evidence}")
-    score = pl.col(COMPOSITE_SCORE)
+    value = pl.col(score)
     return frame.with_columns(
-        pl.when((score >= high) & (pl.col(EVIDENCE_COUNT) >= min_evidence)).then(pl.lit("HIGH"))
-        .when(score >= medium).then(pl.lit("MEDIUM"))
+        pl.when(value >= high).then(pl.lit("HIGH"))
+        .when(value >= medium).then(pl.lit("MEDIUM"))
         .otherwise(pl.lit("LOW"))
         .alias(TIER)
     )
 
 
-def rank_candidates(frame: pl.DataFrame) -> pl.DataFrame:
+def flag_thin_evidence(frame: pl.DataFrame, thin_evidence: int) -> pl.DataFrame:
+    """Add ``thin_evidence``: true for a gene with at most ``thin_evidence`` layers."""
+    if thin_evidence < 0:
+        raise ValueError(f"flag_thin_evidence: expected thin_evidence >= 0, found {thin_evidence}")
+    return frame.with_columns((pl.col(EVIDENCE_COUNT) <= thin_evidence).alias(THIN_EVIDENCE))
+
+
+def rank_candidates(frame: pl.DataFrame, score: str = COMPOSITE_SCORE) -> pl.DataFrame:
     """Sort best first and add ``rank`` (1 = best) as the first column.
 
-    Order: composite_score descending (null last), evidence_count descending,
-    gene_symbol ascending, hgnc_id ascending. Ranks are 1..n with no shared ranks.
+    Order: ``score`` descending (null last), evidence_count descending, gene_symbol ascending,
+    hgnc_id ascending. Ranks are 1..n with no shared ranks.
     """
-    columns, descending = zip(*RANK_ORDER)
-    ranked = frame.sort(list(columns), descending=list(descending), nulls_last=True)
+    columns, descending = zip(*[(score, True), *RANK_ORDER[1:]])
+    ranked = frame.drop(RANK, strict=False).sort(list(columns), descending=list(descending), nulls_last=True)
     ranked = ranked.with_row_index(RANK, offset=1).with_columns(pl.col(RANK).cast(pl.Int64))
     return ranked.select(RANK, pl.exclude(RANK))
 
 
 def candidate_table(frame: pl.DataFrame) -> pl.DataFrame:
-    """The report's candidate columns, in order: rank, ids, composite, tier, evidence, layers."""
-    fixed = [RANK, GENE_SYMBOL, HGNC_ID, ENSEMBL_GENE_ID, COMPOSITE_SCORE, TIER, EVIDENCE_COUNT]
+    """The report's candidate columns, in order: rank, ids, score, tier, evidence, then the extras and layers.
+
+    Extras, when present: thin_evidence, top_evidence, the weighted composite (the second view)
+    and its rank.
+    """
+    score = "ranking_score" if "ranking_score" in frame.columns else COMPOSITE_SCORE
+    fixed = [RANK, GENE_SYMBOL, HGNC_ID, ENSEMBL_GENE_ID, score, TIER, EVIDENCE_COUNT]
     missing = [c for c in fixed if c not in frame.columns]
     if missing:
         raise ValueError(f"candidate_table: expected columns {missing}, found {frame.columns}; "
                          "run composite_scores, assign_tiers and rank_candidates first")
-    return frame.select(*fixed, *layer_score_columns(frame))
+    extras = [c for c in (THIN_EVIDENCE, "top_evidence", COMPOSITE_SCORE, "weighted_rank", "cilia_model_percentile")
+              if c in frame.columns and c not in fixed]
+    return frame.select(*fixed, *extras, *layer_score_columns(frame))

@@ -2,8 +2,10 @@
 
 import polars as pl
 
-from usher_assets.schemas import COMPOSITE_SCORE, GENE_SYMBOL, TIER
+from usher_assets.schemas import GENE_SYMBOL, TIER
 from usher_assets.scoring.report_about import NO_EVIDENCE_GREY
+
+SCORE = "ranking_score"
 
 TOP_N = 50
 TIER_COLOURS = {"HIGH": "#b2182b", "MEDIUM": "#ef8a62", "LOW": "#999999"}
@@ -32,19 +34,20 @@ def score_distribution(candidates: pl.DataFrame, known_genes: pl.DataFrame) -> s
     """Histogram of composite scores with each known Usher gene marked where it falls."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(9, 4))
-    scores = candidates[COMPOSITE_SCORE].drop_nulls().to_list()
+    score_column = SCORE if SCORE in candidates.columns else "composite_score"
+    scores = candidates[score_column].drop_nulls().to_list()
     axis.hist(scores, bins=60, color="#4d7ea8")
-    known = known_genes.join(candidates.select("hgnc_id", COMPOSITE_SCORE), on="hgnc_id", how="inner")
+    known = known_genes.join(candidates.select("hgnc_id", score_column), on="hgnc_id", how="inner")
     top = axis.get_ylim()[1]
-    for index, (symbol, score) in enumerate(known.select(GENE_SYMBOL, COMPOSITE_SCORE).iter_rows()):
+    for index, (symbol, score) in enumerate(known.select(GENE_SYMBOL, score_column).iter_rows()):
         if score is None:
             continue
         axis.axvline(score, color="#b2182b", linewidth=0.8, alpha=0.7)
         axis.text(score, top * (0.95 - 0.06 * (index % 8)), symbol, fontsize=7, rotation=0,
                   color="#b2182b")
-    axis.set_xlabel("composite score")
+    axis.set_xlabel(score_column.replace("_", " "))
     axis.set_ylabel("genes")
-    axis.set_title("Composite score distribution (red: known Usher genes)")
+    axis.set_title("Score distribution (red: known Usher genes)")
     return _encode(figure)
 
 
@@ -64,7 +67,7 @@ def top_candidates(candidates: pl.DataFrame, layer_columns: list[str], top_n: in
 
     plt = _pyplot()
     top = candidates.head(top_n)
-    columns = [*layer_columns, COMPOSITE_SCORE]
+    columns = [*layer_columns, *[c for c in ("cilia_model_percentile", SCORE) if c in top.columns]]
     values = np.array(top.select(columns).to_numpy(), dtype=float)
     figure, axis = plt.subplots(figsize=(1.2 * len(columns) + 3, 0.22 * top.height + 1.5))
     colormap = plt.get_cmap("viridis").with_extremes(bad=NO_EVIDENCE_GREY)
@@ -108,3 +111,18 @@ def sensitivity_figure(table: pl.DataFrame):
     axis.set_xlim(0, max(max(distances, default=0.0), 1e-4) * 1.25)
     axis.set_xlabel("1 - Spearman vs baseline ranking (0 = same order; longer = weight matters more)")
     return figure
+
+
+def discovery(methods: pl.DataFrame) -> str:
+    """Strict discovery enrichment of each method with its bootstrap interval; the dashed line is chance."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(8, 0.5 * methods.height + 1.2))
+    names = methods["method"].to_list()
+    value = methods["enrichment"].to_numpy()
+    error = [value - methods["enrichment_low"].to_numpy(), methods["enrichment_high"].to_numpy() - value]
+    axis.barh(names, value, xerr=error, color=["#b2182b"] + ["#4d7ea8"] * (len(names) - 1), capsize=3)
+    axis.axvline(1.0, color="#444444", linestyle="--", linewidth=0.8)
+    axis.invert_yaxis()
+    axis.set_xlabel("top-10 % enrichment of CiliaMiner genes (95 % bootstrap interval)")
+    axis.set_title("Strict discovery view")
+    return _encode(figure)

@@ -1,17 +1,11 @@
-"""How much the ranking depends on the weights and on each layer, and what it finds beyond GO."""
+"""How much the rankings depend on their weights and on each layer; the CiliaMiner labels."""
 
 import polars as pl
 
 from usher_assets.schemas import ENTREZ_ID, HGNC_ID, RANK
 from usher_assets.scoring.composite import layer_score_column
-from usher_assets.scoring.labels import (
-    known_gene_metrics,
-    label_positions,
-    percentile_metrics,
-    rank_layers,
-)
+from usher_assets.scoring.labels import known_gene_metrics, rank_layers
 
-GO_CILIUM_ANNOTATED = "go_cilium_annotated"
 WEIGHT_DELTA = 0.20
 
 
@@ -84,28 +78,31 @@ def ciliopathy_labels(ciliaminer: pl.DataFrame, universe: pl.DataFrame) -> pl.Da
     return mapped.select(HGNC_ID).drop_nulls().unique().sort(HGNC_ID)
 
 
-def discovery_metrics(layers: pl.DataFrame, weights: dict[str, float],
-                      labels: pl.DataFrame) -> dict:
-    """Ciliopathy-label metrics among genes GO does not place in the cilium, ranked within them."""
-    if GO_CILIUM_ANNOTATED not in layers.columns:
-        raise ValueError(f"discovery view: expected a {GO_CILIUM_ANNOTATED!r} column (from the "
-                         f"annotation layer), found {layers.columns}")
-    subset = layers.filter(~pl.col(GO_CILIUM_ANNOTATED).fill_null(False))
-    ranked = rank_layers(subset, weights)
-    metrics = percentile_metrics(label_positions(ranked, labels))
-    return {"n_subset_genes": subset.height, **metrics}
+def validation_gene_ids(ciliaminer: pl.DataFrame, universe: pl.DataFrame) -> set[str]:
+    """Every gene the validation judges (known Usher genes and CiliaMiner): never a seed, label or edge."""
+    from usher_assets.scoring.labels import known_usher_genes
+
+    known = set(known_usher_genes(universe)[HGNC_ID].drop_nulls())
+    return known | set(ciliopathy_labels(ciliaminer, universe)[HGNC_ID])
 
 
-def discovery_view(layers: pl.DataFrame, weights: dict[str, float],
-                   labels: pl.DataFrame) -> pl.DataFrame:
-    """Discovery metrics with all layers, then with each layer left out in turn."""
+def combination_sensitivity(frame: pl.DataFrame, combination, delta: float = WEIGHT_DELTA) -> pl.DataFrame:
+    """The ranking score's weights moved by +-delta one at a time, re-normalised: Spearman against the ranking."""
+    from usher_assets.scoring.combination import ranking_score
+    from usher_assets.scoring.composite import rank_candidates
+
+    base = rank_candidates(frame.with_columns(ranking_score(frame, combination)), score="ranking_score")
+    weights = combination.model_dump()
     rows = []
-    for left_out in [None, *weights]:
-        kept = weights if left_out is None else _without(weights, left_out)
-        if kept:
-            rows.append({"left_out": left_out or "(none)",
-                         **discovery_metrics(layers, kept, labels)})
-    return pl.DataFrame(rows)
+    for part in weights:
+        for change in (delta, -delta):
+            moved = normalised({**weights, part: weights[part] * (1 + change)})
+            other = rank_candidates(frame.with_columns(ranking_score(frame, type(combination)(**moved))),
+                                    score="ranking_score")
+            rows.append({"layer": part, "change": change, "weight": moved[part],
+                         "spearman": spearman_of_ranks(base, other)})
+    return pl.DataFrame(rows, schema={"layer": pl.String, "change": pl.Float64, "weight": pl.Float64,
+                                      "spearman": pl.Float64})
 
 
 def layer_coverage(layers: pl.DataFrame, weights: dict[str, float]) -> pl.DataFrame:

@@ -1,8 +1,14 @@
-"""Validation of a ranking against labels it never saw: known Usher genes, controls, CiliaMiner."""
+"""Validation of the rankings against labels they never saw: known Usher genes, controls, CiliaMiner."""
 
 import polars as pl
 
+from usher_assets.schemas import RANK
+from usher_assets.scoring.cilia_model import MODEL_ONLY_LAYERS
+from usher_assets.scoring.combination import RANKING_SCORE, ranking_score
+from usher_assets.scoring.composite import EVIDENCE_COUNT, THIN_EVIDENCE, rank_candidates
+from usher_assets.scoring.discovery import STRICT_ANNOTATED, compare_on_labels, strict_discovery, strict_subset
 from usher_assets.scoring.labels import (
+    add_percentiles,
     known_gene_metrics,
     known_usher_genes,
     label_positions,
@@ -12,55 +18,107 @@ from usher_assets.scoring.labels import (
 )
 from usher_assets.scoring.robustness import (
     ciliopathy_labels,
-    discovery_view,
+    combination_sensitivity,
     layer_coverage,
     leave_one_layer_out,
     weight_sensitivity,
 )
 
+TOP_N = 50
+RANKING = "ranking (cilia model + annotation + Usher sensory)"
+WEIGHTED = "weighted composite (second view)"
 
-def validate_ranking(
-    layers: pl.DataFrame,
-    weights: dict[str, float],
-    universe: pl.DataFrame,
-    ciliaminer: pl.DataFrame | None = None,
-) -> dict:
-    """Every validation view of the ranking that ``weights`` gives over ``layers``.
 
-    ``layers`` has hgnc_id, gene_symbol, one ``<layer>_score`` column per weighted layer
-    and, for the discovery view, ``go_cilium_annotated``. Returns a dict of plain values
-    and polars frames:
-
-    - known_genes (frame: query_symbol, hgnc_id, group, gene_symbol, rank, percentile)
-    - known_metrics ({all, core, atypical}: n_genes, median_percentile, top_count, top_share;
-      unresolved_symbols)
-    - negative_controls ({all, housekeeping, ribosomal}: the same metrics)
-    - sensitivity (frame: layer, change, weight, spearman) and sensitivity_min_spearman
-    - leave_one_layer_out (frame: left_out, then the known-gene metrics)
-    - discovery (frame: left_out, n_subset_genes, then the CiliaMiner-label metrics), or
-      None without ``ciliaminer``
-    - coverage (frame: layer, genes_scored, share)
-    """
-    ranked = rank_layers(layers, weights)
-    known = known_usher_genes(universe)
+def _controls(ranked: pl.DataFrame, universe: pl.DataFrame) -> dict:
     controls = label_positions(ranked, negative_control_genes(universe))
-    sensitivity = weight_sensitivity(layers, weights)
+    return {"all": percentile_metrics(controls),
+            "housekeeping": percentile_metrics(controls.filter(pl.col("group") == "housekeeping")),
+            "ribosomal": percentile_metrics(controls.filter(pl.col("group") == "ribosomal"))}
+
+
+def ranking_leave_one_layer_out(scores: pl.DataFrame, scoring, known: pl.DataFrame,
+                                labels: set[str] | None) -> pl.DataFrame:
+    """Known-gene metrics and, with labels, the strict discovery figures with each layer dropped from the ranking."""
+    rows = []
+    for left_out in [None, *scoring.weights, *MODEL_ONLY_LAYERS]:
+        frame = scores.with_columns(ranking_score(scores, scoring.combination, without=left_out))
+        metrics = known_gene_metrics(add_percentiles(rank_candidates(frame, score=RANKING_SCORE)), known)
+        row = {"left_out": left_out or "(none)", "known_median_percentile": metrics["all"]["median_percentile"],
+               "core_median_percentile": metrics["core"]["median_percentile"],
+               "known_top_count": metrics["all"]["top_count"]}
+        if labels is not None:
+            strict = compare_on_labels(strict_subset(frame), {"ranking": pl.col(RANKING_SCORE)}, labels,
+                                       samples=scoring.bootstrap_samples, seed=scoring.model.seed).row(0, named=True)
+            row |= {k: strict[k] for k in ("enrichment", "enrichment_low", "enrichment_high", "auroc")}
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def validate_ranking(scores: pl.DataFrame, weights: dict[str, float], scoring, universe: pl.DataFrame,
+                     ciliaminer: pl.DataFrame | None = None) -> dict:
+    """Every validation view of gene_scores (ranked by the ranking score) and of its weighted composite.
+
+    Returns plain values and polars frames: known_genes, known_metrics, negative_controls, top_thin_evidence,
+    weighted_view (known and control metrics of the weighted composite), sensitivity (the combination's weights)
+    and weighted_sensitivity, leave_one_layer_out (the ranking) and weighted_leave_one_layer_out, strict_discovery
+    (None without ``ciliaminer``) and coverage.
+    """
+    ranked = add_percentiles(scores.sort(RANK))
+    known = known_usher_genes(universe)
+    layers = scores.drop([RANK, "composite_score", EVIDENCE_COUNT, "tier"], strict=False)
+    weighted = rank_layers(layers, weights)
+    sensitivity = combination_sensitivity(scores, scoring.combination)
+    weighted_sensitivity = weight_sensitivity(layers, weights)
+    labels = set(ciliopathy_labels(ciliaminer, universe)["hgnc_id"]) if ciliaminer is not None else None
     discovery = None
-    if ciliaminer is not None:
-        discovery = discovery_view(layers, weights, ciliopathy_labels(ciliaminer, universe))
+    if labels is not None:
+        methods = {RANKING: pl.col(RANKING_SCORE), WEIGHTED: pl.col("composite_score")}
+        discovery = strict_discovery(scores, methods, labels, samples=scoring.bootstrap_samples,
+                                     seed=scoring.model.seed)
+    top = ranked.head(TOP_N)
     return {
         "known_genes": label_positions(ranked, known),
         "known_metrics": known_gene_metrics(ranked, known),
-        "negative_controls": {
-            "all": percentile_metrics(controls),
-            "housekeeping": percentile_metrics(controls.filter(pl.col("group") == "housekeeping")),
-            "ribosomal": percentile_metrics(controls.filter(pl.col("group") == "ribosomal")),
-        },
+        "negative_controls": _controls(ranked, universe),
+        "top_thin_evidence": {"top_n": TOP_N, "thin_count": int(top[THIN_EVIDENCE].sum()),
+                              "max_layers_counted_thin": scoring.tiers.thin_evidence},
+        "weighted_view": {"known_metrics": known_gene_metrics(weighted, known),
+                          "negative_controls": _controls(weighted, universe)},
         "sensitivity": sensitivity,
         "sensitivity_min_spearman": float(sensitivity["spearman"].min()),
-        "leave_one_layer_out": leave_one_layer_out(layers, weights, known),
-        "discovery": discovery,
+        "weighted_sensitivity": weighted_sensitivity,
+        "leave_one_layer_out": ranking_leave_one_layer_out(scores, scoring, known, labels),
+        "weighted_leave_one_layer_out": leave_one_layer_out(layers, weights, known),
+        "strict_discovery": discovery,
         "coverage": layer_coverage(layers, weights),
+        "method": method_description(scoring) | {"cilia_model_check": model_check(scores, known, labels)},
+    }
+
+
+def model_check(scores: pl.DataFrame, known: pl.DataFrame, labels: set[str] | None) -> dict:
+    """Out-of-fold AUROC of the cilia model on its own labels (GO cilia genes), validation genes left out."""
+    judged = set(known["hgnc_id"].drop_nulls()) | (labels or set())
+    trainable = scores.filter(~pl.col("hgnc_id").is_in(list(judged)))
+    row = compare_on_labels(trainable, {"model": pl.col("cilia_model_percentile")},
+                            set(trainable.filter(pl.col(STRICT_ANNOTATED).fill_null(False))["hgnc_id"]),
+                            samples=200, seed=0).row(0, named=True)
+    return {"training_genes": trainable.height, "positives": row["n_labels"],
+            "out_of_fold_auroc": row["auroc"], "out_of_fold_top10_enrichment": row["enrichment"]}
+
+
+def method_description(scoring) -> dict:
+    """What produced the ranking, in words and settings, for validation.json and the report."""
+    return {
+        "ranking_score": "weighted sum of: the out-of-fold cilia-model percentile; the annotation layer's cilia "
+                         "signal; Usher sensory evidence (the stronger of hair-cell enrichment and GO hearing/vision "
+                         "function). Missing sensory or annotation evidence adds nothing.",
+        "cilia_model": "positives: genes the annotation layer calls ciliary; the 17 known Usher genes and CiliaMiner "
+                       "are out of training (and their interaction edges out of features); features: the raw columns "
+                       "of every layer but annotation, and mouse orthologs (conservation); each gene scored by the "
+                       "fold model that did not train on it.",
+        "combination": scoring.combination.model_dump(),
+        "model": scoring.model.model_dump(),
+        "tiers": scoring.tiers.model_dump(),
     }
 
 

@@ -1,0 +1,47 @@
+"""gene_scores as a pure transform: the weighted view, the out-of-fold cilia model, the ranking score, tiers."""
+
+import polars as pl
+
+from usher_assets.schemas import COMPOSITE_SCORE, RANK
+from usher_assets.scoring.cilia_model import MODEL_FEATURES, feature_columns, out_of_fold_scores, percentile_of
+from usher_assets.scoring.combination import (
+    CILIA_MODEL,
+    RANKING_SCORE,
+    TOP_EVIDENCE,
+    hair_cell_evidence,
+    ranking_score,
+    top_evidence,
+    without_column,
+)
+from usher_assets.scoring.composite import assign_tiers, composite_scores, flag_thin_evidence, rank_candidates
+
+WEIGHTED_RANK = "weighted_rank"
+
+
+def cilia_model_columns(layers: pl.DataFrame, exclude: set[str], model_config) -> pl.DataFrame:
+    """Add the model percentile, and one percentile per feature layer with that layer's features left out."""
+    columns = {CILIA_MODEL: percentile_of(out_of_fold_scores(layers, exclude, model_config))}
+    present = feature_columns(layers)
+    for layer in (name for name, columns in MODEL_FEATURES.items()
+                  if set(columns) & set(present) and feature_columns(layers, without=name)):
+        # Retraining without a layer gives its leave-one-out row and each gene's strongest layer.
+        columns[without_column(layer)] = percentile_of(out_of_fold_scores(layers, exclude, model_config, without=layer))
+    return layers.with_columns(pl.Series(name, values, dtype=pl.Float64) for name, values in columns.items())
+
+
+def score_genes(layers: pl.DataFrame, weights: dict[str, float], scoring, exclude: set[str]) -> pl.DataFrame:
+    """Every gene ranked by the ranking score, with the weighted composite and its rank beside it.
+
+    ``layers`` is join_layers output (layer scores, model features, the annotation columns);
+    ``exclude`` are the validation genes, kept out of the model's training.
+    """
+    weighted = rank_candidates(composite_scores(layers, weights)).rename({RANK: WEIGHTED_RANK})
+    scored = cilia_model_columns(weighted.with_columns(hair_cell_evidence(weighted)), exclude, scoring.model)
+    scored = scored.with_columns(ranking_score(scored, scoring.combination))
+    scored = scored.with_columns(top_evidence(scored, scoring.combination))
+    tiers = scoring.tiers
+    tiered = assign_tiers(scored, tiers.high, tiers.medium, score=RANKING_SCORE)
+    tiered = flag_thin_evidence(tiered, tiers.thin_evidence)
+    ranked = rank_candidates(tiered, score=RANKING_SCORE)
+    return ranked.select(RANK, RANKING_SCORE, COMPOSITE_SCORE, WEIGHTED_RANK, TOP_EVIDENCE,
+                         pl.exclude(RANK, RANKING_SCORE, COMPOSITE_SCORE, WEIGHTED_RANK, TOP_EVIDENCE))
