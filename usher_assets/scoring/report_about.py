@@ -35,8 +35,8 @@ def about_html(about: dict | None) -> str:
     tiers = about["tiers"]
     made = [("Generated", about["generated_at"]), ("Pipeline version", f"usher_assets {about['pipeline_version']}"),
             ("Configuration hash", about["config_hash"][:CONFIG_HASH_SHORT]),
-            ("Tiers", f"HIGH: score >= {tiers['high']}, MEDIUM: score >= {tiers['medium']}; "
-                      f"both need >= {tiers['min_evidence']} evidence layers")]
+            ("Tiers", f"HIGH: ranking score >= {tiers['high']}, MEDIUM: >= {tiers['medium']}; genes with "
+                      f"<= {tiers['thin_evidence']} evidence layers are flagged thin, not demoted")]
     weights = [(layer, f"{weight:g}") for layer, weight in about["weights"].items()]
     releases = [(source, release if release is not None else "not configured (its evidence is NULL)")
                 for source, release in about["source_releases"].items()]
