@@ -14,6 +14,10 @@ from usher_assets.resources import PipelineResource
 from usher_assets.storage import PipelineStore
 from usher_assets.storage.io_manager import DuckDBIOManager
 
+# skip_report: how many tests were skipped and why, at the end; with USHER_NO_SKIPS=1 or CI=true any
+# skip fails the run. pytester: runs pytest inside a test (test_skip_report_*.py).
+pytest_plugins = ["skip_report", "pytester"]
+
 
 def write_config(directory: Path, name: str = "usher.yaml", **changes) -> Path:
     """The bundled default with storage moved into `directory`; `changes` replace top-level sections."""

@@ -31,16 +31,25 @@ def run_ids(db: Path) -> dict[str, str]:
         return {f"{c.schema_name}.{c.table_name}[{c.partition_key or ''}]": c.run_id for c in store.list_checkpoints()}
 
 
-@pytest.fixture(scope="module")
-def built(golden_build, tmp_path_factory):
-    """A copy of the session's clean CLI build, which these tests may change."""
-    directory = tmp_path_factory.mktemp("pipeline")
+@pytest.fixture
+def built(golden_build, tmp_path):
+    """A copy of the session's clean CLI build of this test's own, which it may change.
+
+    Each test starts from the clean build whatever ran before it (any order, any subset).
+    """
+    directory = tmp_path / "pipeline"
     clone_build(golden_build, directory)
     return directory, build_env(directory, write_config(directory))
 
 
-def test_pipeline_exports_candidates_and_report_with_sidecars(built):
-    directory, _ = built
+@pytest.fixture
+def golden(golden_build) -> Path:
+    """The session's clean build itself, for tests that only read it."""
+    return golden_build
+
+
+def test_pipeline_exports_candidates_and_report_with_sidecars(golden):
+    directory = golden
     outputs = directory / "outputs"
     for name in ("candidates.parquet", "candidates.tsv", "report.html"):
         record = ProvenanceTracker.load_sidecar(outputs / name)
@@ -57,8 +66,8 @@ def test_pipeline_exports_candidates_and_report_with_sidecars(built):
     assert html.count("data:image/png;base64,") >= 4
 
 
-def test_pipeline_validation_ranks_known_usher_genes_high(built):
-    directory, _ = built
+def test_pipeline_validation_ranks_known_usher_genes_high(golden):
+    directory = golden
     with PipelineStore(directory / "usher.duckdb") as store:
         known = store.load_dataframe("ranking_validation", schema="scoring")
     core = known.filter(pl.col("group") == "core")
@@ -98,8 +107,8 @@ def test_pipeline_rerun_reuses_every_checkpoint(built):
     assert result.stderr.count("checkpoint reused") >= 20
 
 
-def test_pipeline_validation_metadata_is_json(built):
-    directory, _ = built
+def test_pipeline_validation_metadata_is_json(golden):
+    directory = golden
     data = json.loads((directory / "outputs" / "validation.json").read_text())
     assert {"known_metrics", "negative_controls", "sensitivity"} <= set(data)
 
@@ -133,7 +142,6 @@ def test_pipeline_single_partition_run(built):
     assert seven.height == universe.filter(pl.col("chromosome") == "7").height > 800
 
 
-# Last in the module: it leaves the shared build on changed weights.
 def test_pipeline_weight_change_recomputes_scoring_only(built, tmp_path):
     directory, env = built
     raw = yaml.safe_load(Path(env["USHER_CONFIG"]).read_text())

@@ -14,6 +14,7 @@ from conftest import clone_build, write_config
 from pipeline_runs import all_asset_keys, checkpoints_by_asset, downstream_of, recomputed
 from usher_assets.config import PROJECT_ROOT
 from usher_assets.definitions import build_definitions
+from usher_assets.definitions import defs as project_defs
 from usher_assets.inspection.registry import registered_assets
 from usher_assets.schedules import WEEKLY_REFRESH_CRON, full_refresh_request, refresh_job, weekly_refresh
 
@@ -24,12 +25,8 @@ REMOVED_GENE = "PAFAH1B1"  # main location Centrosome, reliability Supported (HP
 
 
 def refresh_definitions() -> dg.Definitions:
-    """The project's Definitions plus the schedule (until definitions.py registers it itself)."""
-    base = build_definitions()  # USHER_CONFIG names the tmp config
-    if any(s.name == weekly_refresh.name for s in base.schedules or []):
-        return base
-    return dg.Definitions(assets=base.assets, resources=base.resources, executor=base.executor,
-                          jobs=[refresh_job], schedules=[weekly_refresh])
+    """The project's own Definitions, as `dagster dev` loads them (USHER_CONFIG names the tmp config)."""
+    return build_definitions()
 
 
 def refresh_job_definition() -> dg.JobDefinition:
@@ -45,6 +42,16 @@ def test_weekly_refresh_runs_mondays_at_three_utc():
     assert weekly_refresh.cron_schedule == WEEKLY_REFRESH_CRON == "0 3 * * 1"
     assert weekly_refresh.execution_timezone == "UTC"
     assert weekly_refresh.job_name == "refresh_all"
+
+
+def test_project_definitions_register_weekly_refresh_off_by_default():
+    # What the UI and the daemon load: the module's own `defs`, no schedule added by the test.
+    schedule = project_defs.resolve_schedule_def("weekly_refresh")
+    assert schedule.cron_schedule == "0 3 * * 1"
+    assert schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # off until switched on in the UI
+    assert schedule.job_name == "refresh_all"
+    assert project_defs.resolve_job_def("refresh_all").name == "refresh_all"
 
 
 def test_weekly_refresh_requests_the_whole_chromosome_range_in_one_run():

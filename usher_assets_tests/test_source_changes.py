@@ -1,6 +1,7 @@
 """A changed source reaches exactly what reads it: the real pipeline through `dagster asset materialize`,
 with recomputation told apart by the run id each checkpoint records."""
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -47,13 +48,14 @@ def recomputed_tables(before: dict[str, Checkpoint], after: dict[str, Checkpoint
     return {label.split("[")[0] for label, c in after.items() if c.run_id != before[label].run_id}
 
 
-@pytest.fixture(scope="module")
-def built(golden_build, tmp_path_factory):
-    """A copy of the session's build; exac_pli reads a copy of the bundled file that tests may edit.
+@pytest.fixture
+def built(golden_build, tmp_path):
+    """This test's own copy of the session's build; exac_pli reads a copy of the bundled file the test may edit.
 
-    The copy has the same content, so the cloned checkpoints are reused as they are.
+    The copy has the same content, so the cloned checkpoints are reused as they are (fingerprints
+    hold contents, not paths). Each test starts from the clean build, whatever ran before it.
     """
-    directory = tmp_path_factory.mktemp("source_changes")
+    directory = tmp_path / "source_changes"
     clone_build(golden_build, directory)
     shutil.copy2(PROJECT_ROOT / "data" / EXAC, directory / EXAC)
     raw = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
@@ -66,16 +68,12 @@ def built(golden_build, tmp_path_factory):
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = os.environ | {"USHER_CONFIG": str(write_config(directory, "usher.yaml", raw)),
                         "DAGSTER_HOME": str(home)}
-    before = checkpoints(directory / "usher.duckdb")
-    result = materialize_all(env)
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert recomputed_tables(before, checkpoints(directory / "usher.duckdb")) == set()
     return directory, env, raw
 
 
 @pytest.fixture(scope="module")
-def universe(built) -> pl.DataFrame:
-    with PipelineStore(built[0] / "usher.duckdb") as store:
+def universe(golden_build) -> pl.DataFrame:
+    with PipelineStore(golden_build / "usher.duckdb") as store:
         return store.load_dataframe("gene_universe", schema="sources")
 
 
@@ -85,8 +83,8 @@ def test_gene_universe_has_every_protein_coding_gene_once(universe):
 
 
 @pytest.mark.parametrize("layer", EVIDENCE_LAYERS)
-def test_evidence_layer_has_one_row_per_universe_gene_with_a_chromosome(built, universe, layer):
-    with PipelineStore(built[0] / "usher.duckdb") as store:
+def test_evidence_layer_has_one_row_per_universe_gene_with_a_chromosome(golden_build, universe, layer):
+    with PipelineStore(golden_build / "usher.duckdb") as store:
         frame = store.load_dataframe(layer, schema="evidence")
         # Every stored row lies in a chromosome partition (partition_expr is the chromosome column itself).
         misplaced = store.execute_query(
@@ -159,7 +157,34 @@ def test_edited_source_file_recomputes_it_and_only_what_reads_it(built):
     assert layer["exac_pli_rank"].n_unique() == 1
 
 
-# Last in the module: it leaves the build on a re-labelled release.
+def test_source_not_matching_its_sha256_stops_the_run_and_keeps_the_checkpoint(built):
+    directory, env, raw = built
+    db = directory / "usher.duckdb"
+    # The user's copy is pinned to the bundled file's sha256 (as the default config pins it), then edited.
+    expected = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())["sources"]["exac_pli"]["sha256"]
+    pinned = raw | {"sources": raw["sources"] | {"exac_pli": raw["sources"]["exac_pli"] | {"sha256": expected}}}
+    env = env | {"USHER_CONFIG": str(write_config(directory, "pinned.yaml", pinned))}
+    with PipelineStore(db) as store:
+        table_before = store.load_dataframe("exac_pli", schema="sources")
+        provenance_rows = store.execute_query("SELECT count(*) AS n FROM _provenance")["n"].item()
+    symbol = table_before["gene_symbol"][0]
+    _set_pli(directory / EXAC, symbol, "0.5" if _pli_text(directory / EXAC, symbol) != "0.5" else "0.25")
+    actual = hashlib.sha256((directory / EXAC).read_bytes()).hexdigest()
+    before = checkpoints(db)
+    result = materialize_all(env)
+    assert result.returncode != 0, "the run went on with a file that does not match its sha256"
+    output = result.stdout + result.stderr
+    assert "SourceChecksumError" in output
+    assert f"{directory / EXAC} has sha256 {actual}, but the config expects {expected}" in output
+    assert "update sources.exac_pli.sha256" in output
+    # Nothing was written: the previous checkpoint, table and provenance stand, downstream untouched.
+    assert checkpoints(db) == before
+    with PipelineStore(db) as store:
+        assert store.load_dataframe("exac_pli", schema="sources").equals(table_before)
+        assert store.verify_checkpoint(store.get_checkpoint("exac_pli", schema="sources")) is None
+        assert store.execute_query("SELECT count(*) AS n FROM _provenance")["n"].item() == provenance_rows
+
+
 def test_release_change_recomputes_that_source_and_what_lies_downstream(built):
     directory, env, raw = built
     db = directory / "usher.duckdb"
@@ -170,6 +195,7 @@ def test_release_change_recomputes_that_source_and_what_lies_downstream(built):
     result = materialize_all(env)
     assert result.returncode == 0, result.stderr[-4000:]
     after = checkpoints(db)
+    # Only the relabelled source's readers, not exac_pli: its file moved (a copy), its content did not.
     # The release is provenance: everything downstream of the source is recomputed so its outputs
     # name the new release, even though the same file parses to the same table.
     assert recomputed_tables(before, after) == {

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 from datetime import date, datetime, timezone
 
 import duckdb
@@ -375,15 +376,55 @@ def test_verify_checkpoint_reports_altered_table(store, db_path, alteration, par
     assert problem in store.verify_checkpoint(checkpoint)
 
 
-def test_file_sha256_is_cached_by_size_and_mtime(store, tmp_path):
+@pytest.fixture
+def reads_of(monkeypatch):
+    """reads_of(path) -> how many times `path` was opened since the fixture started (builtins.open and io.open)."""
+    import builtins
+    import io
+    from pathlib import Path
+
+    opened: list[Path] = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, (str, bytes, os.PathLike)):
+            opened.append(Path(os.fsdecode(file)).resolve())
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    return lambda path: opened.count(Path(path).resolve())
+
+
+def test_file_sha256_is_cached_by_size_and_mtime(store, db_path, tmp_path, reads_of):
     path = tmp_path / "source.tsv"
     path.write_text("hgnc_id\tsymbol\nHGNC:7606\tMYO7A\n")
     expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    baseline = reads_of(path)
     assert store.file_sha256(path) == expected
+    assert reads_of(path) - baseline == 1
     assert store.execute_query("SELECT sha256 FROM _file_hashes")["sha256"].to_list() == [expected]
+    # Unchanged size and mtime: answered from the cache, in this store and in a new one on the same file.
+    assert store.file_sha256(path) == expected
+    assert PipelineStore(db_path).file_sha256(path) == expected
+    assert reads_of(path) - baseline == 1
+    # Another size: read again.
     path.write_text("hgnc_id\tsymbol\nHGNC:7606\tMYO7A\nHGNC:12601\tUSH2A\n")
-    assert store.file_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest() != expected
+    grown = hashlib.sha256(path.read_bytes()).hexdigest()
+    baseline = reads_of(path)
+    assert store.file_sha256(path) == grown != expected
+    assert reads_of(path) - baseline == 1
     assert store.execute_query("SELECT count(*) AS n FROM _file_hashes")["n"].item() == 1
+    # Same size, another mtime: read again, even though the size alone says nothing changed.
+    stat = path.stat()
+    path.write_text("hgnc_id\tsymbol\nHGNC:7606\tMYO7A\nHGNC:12601\tUSH2B\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert path.stat().st_size == stat.st_size
+    edited = hashlib.sha256(path.read_bytes()).hexdigest()
+    baseline = reads_of(path)
+    assert store.file_sha256(path) == edited != grown
+    assert store.file_sha256(path) == edited
+    assert reads_of(path) - baseline == 1
 
 
 def test_provenance_row_is_written_with_the_table(store):
