@@ -10,9 +10,10 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from usher_assets.assets.checkpointed import CheckpointConfig, checkpointed_asset
-from usher_assets.checks import id_checks
+from usher_assets.assets.declare import pipeline_asset
 from usher_assets.schemas import HGNC_ID
+from usher_assets.storage import CheckpointConfig
+from usher_assets.storage.table_checks import id_checks
 
 
 class GenesConfig(CheckpointConfig):
@@ -30,7 +31,7 @@ def _genes(variant: str, rows: int) -> pl.DataFrame:
                         schema={HGNC_ID: pl.String, "gene_symbol": pl.String})
 
 
-@checkpointed_asset(group="sources", code_version="1", config_class=GenesConfig, checks=id_checks(HGNC_ID))
+@pipeline_asset(group="sources", code_version="1", config_class=GenesConfig, checks=id_checks(HGNC_ID))
 def chk_genes(config):
     """One row per gene of a test table, broken as its config says."""
     return _genes(config.variant, config.rows)
