@@ -14,22 +14,13 @@ from usher_assets.storage import PipelineStore, ProvenanceTracker
 
 pytestmark = pytest.mark.slow
 EXPORTS = ["candidates.parquet", "candidates.tsv", "report.html", "validation.json"]
-TABLE_EXPORTS = {"candidates.parquet", "candidates.tsv"}
-# Known bug, fixed under issues 11/13: the exports are written with a tracker that has no run id,
-# code version or fingerprint.
-RUN_FIELDS_BUG = pytest.mark.xfail(strict=True, reason="sidecars carry run_id/code_version/fingerprint null "
-                                                         "(known bug, issues 11 and 13)")
-# The sidecar is written inside the body, before the table is stored: it has no content hash or table
-# label, and calls the row count `rows` (tables) or nothing (report.html, validation.json).
-STORED_FIELDS_MISSING = pytest.mark.xfail(strict=True, reason="sidecars lack row_count/content_hash/table of "
-                                                                "the stored report.candidates (written before it)")
-# Sidecar field -> how it must compare with the _provenance row.
-SAME_AS_ROW = ["pipeline", "pipeline_version", "asset_key", "config_hash", "source_releases", "library_versions"]
-FIELDS = [pytest.param(f, id=f) for f in SAME_AS_ROW] + [
-    pytest.param(f, id=f, marks=RUN_FIELDS_BUG) for f in ("run_id", "code_version", "fingerprint")] + [
-    pytest.param(f, id=f, marks=STORED_FIELDS_MISSING) for f in ("row_count", "content_hash", "table")]
+# Sidecar field -> how it must compare with the _provenance row: the integration writes each sidecar after
+# the candidates table is stored, from that table's own record.
+SAME_AS_ROW = ["pipeline", "pipeline_version", "asset_key", "config_hash", "source_releases", "library_versions",
+               "run_id", "code_version", "fingerprint", "row_count", "content_hash", "table", "steps"]
+FIELDS = [pytest.param(f, id=f) for f in SAME_AS_ROW]
 # Fields the sidecar has that are its own, checked in test_sidecar_own_fields.
-OWN_FIELDS = {"file", "steps", "recorded_at", "rows"}
+OWN_FIELDS = {"file", "checkpoint_run_id"}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +48,7 @@ def _row_value(row: dict, field: str):
 
 def test_row_is_a_complete_record(row):
     # What the sidecars are held to: the row itself has every field filled in.
-    for field in [*SAME_AS_ROW, "run_id", "code_version", "fingerprint", "row_count", "content_hash", "table"]:
+    for field in SAME_AS_ROW:
         assert _row_value(row, field) not in (None, "", {}), field
     assert _row_value(row, "table") == "report.candidates"
     assert row["asset_key"] == "candidates" and row["row_count"] > 19_000
@@ -65,8 +56,9 @@ def test_row_is_a_complete_record(row):
 
 @pytest.mark.parametrize("export", EXPORTS)
 def test_sidecar_has_no_field_left_unchecked(sidecars, export):
-    compared = {f for f in SAME_AS_ROW} | {"run_id", "code_version", "fingerprint", "row_count", "content_hash", "table"}
-    assert set(sidecars[export]) - compared - OWN_FIELDS == set()
+    # Everything else the sidecar holds is the row's stored record, field for field.
+    extra = set(sidecars[export]) - set(SAME_AS_ROW) - OWN_FIELDS
+    assert {f: sidecars[export][f] for f in extra} == {f: row["record"][f] for f in extra}
 
 
 @pytest.mark.parametrize("field", FIELDS)
@@ -80,14 +72,10 @@ def test_sidecar_field_matches_provenance_row(sidecars, row, export, field):
 def test_sidecar_own_fields(sidecars, row, export):
     sidecar = sidecars[export]
     assert sidecar["file"] == export
-    # Written during the body: its one step is the export, between the row's load_inputs and compute steps.
-    assert [s["step"] for s in sidecar["steps"]] == ["export"]
-    export_step = sidecar["steps"][0]
-    assert export_step["details"]["rows"] == row["row_count"]
-    row_steps = {s["step"]: s["at"] for s in row["steps"]}
-    assert row_steps["load_inputs"] <= export_step["at"] <= row_steps["compute"]
+    # The checkpoint the file was made from, and the run that wrote it, are the row's.
+    assert sidecar["checkpoint_run_id"] == row["run_id"]
+    assert [s["step"] for s in sidecar["steps"]] == [s["step"] for s in row["steps"]]
+    assert {"load_inputs", "compute"} <= {s["step"] for s in sidecar["steps"]}
     recorded = datetime.fromisoformat(sidecar["recorded_at"])
     assert recorded.utcoffset() == timedelta(0)
     assert recorded <= row["created_at"]
-    if export in TABLE_EXPORTS:
-        assert sidecar.get("row_count", sidecar.get("rows")) == row["row_count"]
