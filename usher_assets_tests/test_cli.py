@@ -155,7 +155,8 @@ def test_export_writes_parquet_and_provenance_sidecar(config_path, tmp_path):
     assert exported.height == 3 and sorted(exported["partition_key"].to_list()) == ["1", "11", "X"]
     sidecar = ProvenanceTracker.load_sidecar(target)
     assert sidecar["table"] == "evidence.layer" and sidecar["file"] == "layer.parquet"
-    assert sidecar["steps"][0]["step"] == "export"
+    # The table's own record, plus how the file was made.
+    assert sidecar["export_steps"][0]["step"] == "export"
 
 
 def test_outputs_lists_database_and_output_files(config_path):

@@ -55,7 +55,7 @@ def test_row_is_a_complete_record(row):
 
 
 @pytest.mark.parametrize("export", EXPORTS)
-def test_sidecar_has_no_field_left_unchecked(sidecars, export):
+def test_sidecar_has_no_field_left_unchecked(sidecars, row, export):
     # Everything else the sidecar holds is the row's stored record, field for field.
     extra = set(sidecars[export]) - set(SAME_AS_ROW) - OWN_FIELDS
     assert {f: sidecars[export][f] for f in extra} == {f: row["record"][f] for f in extra}

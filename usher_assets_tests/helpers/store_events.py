@@ -36,8 +36,8 @@ def pause_transactions(where: str) -> None:
     original = PipelineStore.transaction
 
     @contextmanager
-    def paused(self):
-        with original(self) as con:
+    def paused(self, *args, **kwargs):
+        with original(self, *args, **kwargs) as con:
             if where == "begin":
                 say("paused begin")
                 sys.stdin.readline()
