@@ -105,7 +105,7 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
         return known, metadata
 
     # Not the storage section: where the exports go is checked by `outputs` (a missing file reruns it).
-    @pipeline_asset(group="report", code_version="3", config_sections=("scoring",),
+    @pipeline_asset(group="report", code_version="4", config_sections=("scoring",),
                         kinds=("polars", "duckdb", "html"), outputs=exported_files)
     def candidates(gene_scores, gene_universe, ciliaminer, pipeline):
         """One row per gene, best first: rank, IDs, composite score, tier, evidence count and layer scores."""

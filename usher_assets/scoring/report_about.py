@@ -6,6 +6,7 @@ import html
 from datetime import datetime, timezone
 
 from usher_assets import __version__
+from usher_assets.storage.fingerprint import canonical_hash
 
 NO_EVIDENCE_GREY = "#dddddd"  # the heat map's colour for a NULL layer score (report_plots uses it too)
 CONFIG_HASH_SHORT = 12
@@ -16,7 +17,8 @@ def report_about(config) -> dict:
     return {
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "pipeline_version": __version__,
-        "config_hash": config.config_hash(),
+        # What decides the results (sources and scoring), not where the files of this build live.
+        "config_hash": canonical_hash({s: config.section_hash(s) for s in ("sources", "scoring")}),
         "source_releases": config.source_releases(),
         "weights": dict(config.scoring.weights),
         "tiers": config.scoring.tiers.model_dump(),
@@ -34,7 +36,7 @@ def about_html(about: dict | None) -> str:
         return ""
     tiers = about["tiers"]
     made = [("Generated", about["generated_at"]), ("Pipeline version", f"usher_assets {about['pipeline_version']}"),
-            ("Configuration hash", about["config_hash"][:CONFIG_HASH_SHORT]),
+            ("Configuration hash (sources and scoring)", about["config_hash"][:CONFIG_HASH_SHORT]),
             ("Tiers", f"HIGH: ranking score >= {tiers['high']}, MEDIUM: >= {tiers['medium']}; genes with "
                       f"<= {tiers['thin_evidence']} evidence layers are flagged thin, not demoted")]
     weights = [(layer, f"{weight:g}") for layer, weight in about["weights"].items()]

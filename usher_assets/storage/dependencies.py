@@ -79,7 +79,9 @@ def asset_fingerprints(store, asset_graph, key: dg.AssetKey, keys: list[str] | N
     node = asset_graph.get(key)
     target = stored_asset(key, node.metadata, node.partitions_def, default_schema)
     parents = sorted(node.parent_keys, key=lambda k: k.to_user_string())
-    stored = {p: _checkpoints_by_slice(store, stored_node(asset_graph, p, default_schema).ref) for p in parents}
+    refs = {p: stored_node(asset_graph, p, default_schema).ref for p in parents}
+    by_table = store.checkpoints_of_tables(list(refs.values()))
+    stored = {p: {c.partition_key: c for c in by_table[(ref.schema, ref.table)]} for p, ref in refs.items()}
     fingerprints = []
     for partition in keys if keys is not None else [None]:
         parts: dict[str, object] = {"asset": [target.ref.schema, target.ref.table, partition],
@@ -99,10 +101,6 @@ def asset_fingerprints(store, asset_graph, key: dg.AssetKey, keys: list[str] | N
             parts["lineage:upstream"] = inherited
         fingerprints.append(make_fingerprint(parts))
     return fingerprints
-
-
-def _checkpoints_by_slice(store, ref: TableRef) -> dict:
-    return {c.partition_key: c for c in store.list_checkpoints(schema=ref.schema, table_name=ref.table)}
 
 
 def _upstream_state(checkpoints: dict, mapped: list[str] | None, instance, parent: dg.AssetKey):

@@ -438,12 +438,28 @@ class PipelineStore:
             return self._get_checkpoint(con, ref)
 
     def get_checkpoints(self, refs: list[TableRef]) -> dict[TableRef, Checkpoint | None]:
-        """Several checkpoints in one query per table (the skip decision reads a table's slices at once)."""
+        """Several checkpoints in one query (the skip decision reads a table's slices at once)."""
         found: dict[TableRef, Checkpoint] = {}
-        for schema, table in dict.fromkeys((r.schema, r.table) for r in refs):
-            for checkpoint in self.list_checkpoints(schema=schema, table_name=table):
+        for (schema, table), checkpoints in self.checkpoints_of_tables(refs).items():
+            for checkpoint in checkpoints:
                 found[TableRef(schema, table, checkpoint.partition_key)] = checkpoint
         return {ref: found.get(ref) for ref in refs}
+
+    def checkpoints_of_tables(self, refs: list[TableRef]) -> dict[tuple[str, str], list[Checkpoint]]:
+        """Every checkpoint of each named table, in one query: (schema, table) -> its slices in key order."""
+        tables = list(dict.fromkeys((r.schema, r.table) for r in refs))
+        if not tables:
+            return {}
+        where = " OR ".join("(schema_name = ? AND table_name = ?)" for _ in tables)
+        with self.connect(None, "listing checkpoints (main._checkpoints) failed") as con:
+            rows = con.execute(f"SELECT {', '.join(CHECKPOINT_COLUMNS)} FROM main._checkpoints WHERE {where} "
+                               "ORDER BY schema_name, table_name, partition_key",
+                               [v for pair in tables for v in pair]).fetchall()
+        found: dict[tuple[str, str], list[Checkpoint]] = {t: [] for t in tables}
+        for row in rows:
+            checkpoint = Checkpoint.from_row(row)
+            found[(checkpoint.schema_name, checkpoint.table_name)].append(checkpoint)
+        return found
 
     def has_checkpoint(self, table_name: str, *, schema: str = "main", partition_key: str | None = None) -> bool:
         return self.get_checkpoint(table_name, schema=schema, partition_key=partition_key) is not None
