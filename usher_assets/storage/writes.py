@@ -134,8 +134,9 @@ def _fit_schema(con, ref: TableRef, columns, hidden: bool, slices: list[Slice], 
         raise SchemaChangeError(
             f"{ref.label}: the incoming slices have columns {data_columns(wanted, hidden)}, the stored table "
             f"{data_columns(present, hidden)}; replacing it would drop partitions {others or '(unrecorded rows)'}. "
-            "Materialize every partition in one run to change the schema, or delete the table's checkpoints "
-            "(usher-assets checkpoints delete --drop-data) first. Nothing was written")
+            "Materialize every partition in one run to change the schema, or drop the table and its checkpoints "
+            f"first (PipelineStore.delete_checkpoint(..., drop_data=True); `usher-assets checkpoints delete "
+            f"{ref.label}` in this project). Nothing was written")
     _create_empty(con, ref, hidden)
 
 
