@@ -19,6 +19,7 @@ PYTHON = Path(sys.executable)
 DAGSTER = PYTHON.parent / "dagster"
 REAL_MODULE = "usher_assets.definitions"
 TRIVIAL_MODULE = "bench.trivial_defs"
+TRIVIAL_CHECKED_MODULE = "bench.trivial_checked_defs"
 ALL_PARTITIONS = "1...MT"
 
 
@@ -127,7 +128,8 @@ def real_graph(workspace: Workspace) -> list[dict]:
         "g = defs.resolve_asset_graph()\n"
         "print(json.dumps([{'name': k.to_user_string(), 'group': g.get(k).group_name,\n"
         "    'partitioned': g.get(k).partitions_def is not None,\n"
-        "    'deps': sorted(p.to_user_string() for p in g.get(k).parent_keys)}\n"
+        "    'deps': sorted(p.to_user_string() for p in g.get(k).parent_keys),\n"
+        "    'checks': sorted(c.name for c in g.get(k).check_keys)}\n"
         "    for k in g.toposorted_asset_keys]))\n")
     out = subprocess.run([str(PYTHON), "-c", code], cwd=REPO, env=workspace.env(), capture_output=True,
                          text=True, check=True)

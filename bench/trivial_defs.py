@@ -1,7 +1,8 @@
 """Dagster's floor for benchmark 3: trivial assets shaped like the real graph, on the in-process executor.
 
-The graph comes from the JSON file named by BENCH_TRIVIAL_GRAPH ([{name, group, partitioned, deps}], written by
-bench/pipeline_cli.py from the real definitions); without it, a chain of 20 unpartitioned assets.
+The graph comes from the JSON file named by BENCH_TRIVIAL_GRAPH ([{name, group, partitioned, deps, checks}],
+written by bench/pipeline_cli.py from the real definitions); without it, a chain of 20 unpartitioned assets.
+bench/trivial_checked_defs.py builds the same graph with no-op asset checks of the real checks' names.
 """
 
 import json
@@ -13,15 +14,19 @@ CHROMOSOMES = [str(c) for c in range(1, 23)] + ["X", "Y", "MT"]
 PARTITIONS = dg.StaticPartitionsDefinition(CHROMOSOMES)
 
 
-def trivial_asset(node: dict, partitioned_names: set[str]) -> dg.AssetsDefinition:
+def trivial_asset(node: dict, partitioned_names: set[str], with_checks: bool = False) -> dg.AssetsDefinition:
     deps = [dg.AssetDep(d, partition_mapping=dg.AllPartitionMapping()) if d in partitioned_names else dg.AssetDep(d)
             for d in node["deps"]]
+    checks = node.get("checks", []) if with_checks else []
 
     @dg.asset(name=node["name"], group_name=node["group"], deps=deps,
               partitions_def=PARTITIONS if node["partitioned"] else None,
-              backfill_policy=dg.BackfillPolicy.single_run())
-    def body() -> dg.MaterializeResult:
-        return dg.MaterializeResult()
+              backfill_policy=dg.BackfillPolicy.single_run(),
+              check_specs=[dg.AssetCheckSpec(c, asset=node["name"]) for c in checks])
+    def body():
+        yield dg.MaterializeResult()
+        for check in checks:
+            yield dg.AssetCheckResult(check_name=check, passed=True)
 
     return body
 
@@ -35,6 +40,11 @@ def load_graph() -> list[dict]:
             for i in range(20)]
 
 
-graph = load_graph()
-partitioned = {n["name"] for n in graph if n["partitioned"]}
-defs = dg.Definitions(assets=[trivial_asset(n, partitioned) for n in graph], executor=dg.in_process_executor)
+def build_defs(with_checks: bool = False) -> dg.Definitions:
+    graph = load_graph()
+    partitioned = {n["name"] for n in graph if n["partitioned"]}
+    return dg.Definitions(assets=[trivial_asset(n, partitioned, with_checks) for n in graph],
+                          executor=dg.in_process_executor)
+
+
+defs = build_defs()

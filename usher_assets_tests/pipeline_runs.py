@@ -62,3 +62,16 @@ def latest_run(instance: dg.DagsterInstance) -> dg.DagsterRun:
     runs = instance.get_runs(limit=1)
     assert runs, f"no run recorded in the instance at {instance.root_directory}"
     return runs[0]
+
+
+def reused_tables(log_text: str) -> set[str]:
+    """Tables a run reused, from its one summary line ("checkpoints: N of M tables reused ...: a, b; computed: c")."""
+    found: set[str] = set()
+    for line in log_text.splitlines():
+        _, marker, rest = line.partition("checkpoints: ")
+        if not marker or "bodies not run" not in rest:
+            continue
+        _, _, names = rest.partition("bodies not run: ")
+        names = names.split("; computed:")[0]
+        found |= {n.strip() for n in names.split(",") if n.strip()}
+    return found

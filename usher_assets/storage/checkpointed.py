@@ -209,11 +209,8 @@ def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: 
                                    .get(keys[0]), **declared.provenance)
     provenance.step("decide", seconds=round(time.monotonic() - started, 4), slices=len(partition_keys or [None]),
                     recompute={f"{label}[{part}]" if part else label: why for (label, part), why in reasons.items()})
+    _tally(context, [t.ref.label for t, *_rest in plans.values()], len(partition_keys or [None]), not reasons)
     if not reasons:
-        # One event a step, so the run's event list shows reuse at a glance (the metadata says it per slice).
-        labels = ", ".join(t.ref.label for t, *_rest in plans.values())
-        slices = len(partition_keys) if partition_keys else 1
-        context.log.info(f"{labels}: checkpoint reused ({slices} slice(s)), body not run")
         for key, (target, fingerprints, checkpoints, _) in plans.items():
             yield _reused(context, key, target, fingerprints, checkpoints, partition_keys, last.get(key) or {})
         yield from _checks(context, spec, plans)
@@ -240,6 +237,37 @@ def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: 
                             metadata=metadata, data_version=_data_version(fingerprints),
                             tags={STATUS_TAG: "computed"})
     yield from _checks(context, spec, plans)
+
+
+# Run id -> step key -> (tables, slices, reused), for the one summary event of an in-process run.
+_RUN_TALLY: dict[str, dict[str, tuple[list[str], int, bool]]] = {}
+IN_PROCESS_EXECUTORS = {"in_process", "execute_in_process_executor"}
+
+
+def _tally(context, labels: list[str], slices: int, reused: bool) -> None:
+    """Make reuse visible in the run's events: one summary event when a run's last checkpointed step is done.
+
+    An event costs a SQLite commit (several ms), so an in-process run gets one for the whole run instead of
+    one a step; on other executors each step runs in a process of its own and says it itself.
+    """
+    if context.job_def.executor_def.name not in IN_PROCESS_EXECUTORS:
+        if reused:
+            context.log.info(f"{', '.join(labels)}: checkpoint reused ({slices} slice(s)), body not run")
+        return
+    tally = _RUN_TALLY.setdefault(context.run.run_id, {})
+    tally[context.op_execution_context.node_handle.name] = (labels, slices, reused)
+    expected = {n.name for n in context.job_def.nodes if n.definition.tags.get(OPT_IN_TAG) == "true"}
+    if not expected <= set(tally):
+        return
+    del _RUN_TALLY[context.run.run_id]
+    reused_steps = [v for v in tally.values() if v[2]]
+    tables = [label for labels_, _, _ in reused_steps for label in labels_]
+    computed = [label for labels_, _, done in tally.values() if not done for label in labels_]
+    shown = ", ".join(tables)
+    context.log.info(
+        f"checkpoints: {len(tables)} of {len(tables) + len(computed)} tables reused "
+        f"({sum(s for _, s, _ in reused_steps)} slices), bodies not run" + (f": {shown}" if tables else "")
+        + (f"; computed: {', '.join(computed)}" if computed else ""))
 
 
 def _data_version(fingerprints) -> dg.DataVersion:
