@@ -4,7 +4,8 @@ Offered, not on by default (weekly_refresh stays the default mechanism). For eac
 true for exactly the candidate partitions that weekly_refresh's decision (usher_assets.inspection.launch:
 fingerprints against checkpoints, verified, plus everything downstream) would request; an unpartitioned asset
 is all or nothing. Each evaluation's label says why, so the UI's automation view of an asset shows e.g.
-"fingerprints changed: source file hpa_subcellular: sha256 changed ..." or "fingerprints match: reused".
+"fingerprints changed: source file hpa_subcellular: sha256 changed ...", "upstream requested in 25
+partitions (1, 2, ...): reads hpa_subcellular, requested" or "fingerprints match: reused".
 
 Dagster evaluates the condition asset by asset; the decision covers the whole graph, so it is made once per
 evaluation tick (keyed by the tick's evaluation id and time) and read by every asset of the tick. The
@@ -39,6 +40,7 @@ from usher_assets.storage.launch import LaunchPlan
 
 NAME = "fingerprints_changed"
 LABEL = "fingerprints changed"
+DOWNSTREAM_LABEL = "upstream requested"
 LABEL_LIMIT = 240  # one line in the UI's evaluation table
 DESCRIPTION_LIMIT = 2000
 SENSOR_NAME = "fingerprint_automation"
@@ -153,12 +155,14 @@ def explain(plan: LaunchPlan, key: dg.AssetKey, wanted: dict[str | None, str], t
             if not wanted else "the requested partitions were not candidates of this evaluation.")
     chosen = {None} if not true_subset.is_partitioned else true_subset.expensively_compute_partition_keys()
     requested = {p: why for p, why in wanted.items() if p in chosen}  # `wanted` is in partition order
-    reasons = list(dict.fromkeys(requested.values()))
+    stale = [p for p in requested if (key, p) in plan.stale]
+    # "fingerprints changed" when a slice of this asset is stale itself, else it is requested for what it reads.
+    prefix, first = (LABEL, requested[stale[0]]) if stale else (DOWNSTREAM_LABEL, next(iter(requested.values())))
     if None in requested:
-        label = f"{LABEL}: {reasons[0]}"
+        label = f"{prefix}: {first}"
     else:
         shown = ", ".join(list(requested)[:6]) + (", ..." if len(requested) > 6 else "")
-        label = f"{LABEL} in {len(requested)} partitions ({shown}): {reasons[0]}"
+        label = f"{prefix} in {len(requested)} partitions ({shown}): {first}"
     lines = [f"{p}: {why}" if p is not None else why for p, why in requested.items()]
     description = f"Requested {key.to_user_string()} (checked {plan.checked_text()}): " + "; ".join(lines)
     return _cut(label, LABEL_LIMIT), _cut(description, DESCRIPTION_LIMIT)
@@ -181,6 +185,12 @@ def with_fingerprint_automation(defs: dg.Definitions, config_path: str | None = 
 
 def fingerprint_automation_sensor(config_path: str | None = None) -> dg.AutomationConditionSensorDefinition:
     """Evaluates FingerprintsChanged (or an asset's own condition) for every asset; STOPPED until started."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # use_user_code_server, default_condition: beta in 1.13
+        return _sensor(config_path)
+
+
+def _sensor(config_path: str | None) -> dg.AutomationConditionSensorDefinition:
     return dg.AutomationConditionSensorDefinition(
         SENSOR_NAME, target=dg.AssetSelection.all(), use_user_code_server=True,
         default_condition=fingerprint_automation(config_path), default_status=dg.DefaultSensorStatus.STOPPED,
