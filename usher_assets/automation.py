@@ -169,7 +169,7 @@ def explain(plan: LaunchPlan, key: dg.AssetKey, wanted: dict[str | None, str], t
 
 
 def fingerprint_automation(config_path: str | None = None) -> FingerprintsChanged:
-    """The condition to attach (`automation_condition=`), deciding with the config at `config_path` (or USHER_CONFIG)."""
+    """The condition to attach (`automation_condition=`); it decides with `config_path` (or USHER_CONFIG)."""
     return FingerprintsChanged(config_path)
 
 

@@ -14,8 +14,8 @@ from launch_support import only_request, requested_names, schedule_tick
 from pipeline_runs import downstream_of
 from test_launch_decision import EDITED_SOURCE, _edit_config, _edit_source
 from usher_assets import automation
-from usher_assets.automation import (DOWNSTREAM_LABEL, LABEL, NAME, SENSOR_NAME, FingerprintsChanged, fingerprint_automation,
-                                     with_fingerprint_automation)
+from usher_assets.automation import (DOWNSTREAM_LABEL, LABEL, NAME, SENSOR_NAME, FingerprintsChanged,
+                                     fingerprint_automation, with_fingerprint_automation)
 from usher_assets.definitions import build_definitions
 from usher_assets.inspection.launch import definitions_view, launch_plan
 
