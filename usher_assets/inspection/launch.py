@@ -40,6 +40,23 @@ def definitions_view(repository_def, resources: dict) -> DefinitionsView:
     return DefinitionsView(repository_def.asset_graph, repository_def.assets_defs_by_key, dict(resources))
 
 
+def pipeline_resources(config_path: str | None = None) -> dict:
+    """The resources build_definitions gives the assets, for a caller without any (an AutomationCondition)."""
+    from usher_assets.resources import PipelineResource, load_config
+    from usher_assets.storage.io_manager import DuckDBIOManager
+
+    config = load_config(config_path)
+    return {"io_manager": DuckDBIOManager(database=str(config.database_path),
+                                          lock_timeout=config.storage.lock_timeout_seconds),
+            "pipeline": PipelineResource(config_path=config_path)}
+
+
+def graph_view(asset_graph, resources: dict) -> DefinitionsView:
+    """A DefinitionsView from an AssetGraph alone (what an AutomationCondition's context holds)."""
+    assets_defs = {key: assets_def for assets_def in asset_graph.assets_defs for key in assets_def.keys}
+    return DefinitionsView(asset_graph, assets_defs, dict(resources))
+
+
 def launch_verdicts(defs, pipeline: PipelineConfig, selection: set[dg.AssetKey] | None = None) -> list[SliceVerdict]:
     """One verdict per checkpointed asset and partition of the selection (default: all)."""
     assets = registered_assets(defs)
