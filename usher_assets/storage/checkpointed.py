@@ -264,10 +264,9 @@ def _tally(context, labels: list[str], slices: int, reused: bool) -> None:
     tables = [label for labels_, _, _ in reused_steps for label in labels_]
     computed = [label for labels_, _, done in tally.values() if not done for label in labels_]
     shown = ", ".join(tables)
-    context.log.info(
-        f"checkpoints: {len(tables)} of {len(tables) + len(computed)} tables reused "
-        f"({sum(s for _, s, _ in reused_steps)} slices), bodies not run" + (f": {shown}" if tables else "")
-        + (f"; computed: {', '.join(computed)}" if computed else ""))
+    reused_part = f" ({sum(s for _, s, _ in reused_steps)} slices), bodies not run: {shown}" if tables else ""
+    context.log.info(f"checkpoints: {len(tables)} of {len(tables) + len(computed)} tables reused{reused_part}"
+                     + (f"; computed: {', '.join(computed)}" if computed else ""))
 
 
 def _data_version(fingerprints) -> dg.DataVersion:
