@@ -11,6 +11,7 @@ from usher_assets.config_errors import exit_without_traceback
 from usher_assets.resources import PipelineResource, load_config
 from usher_assets.schedules import refresh_job, weekly_refresh
 from usher_assets.sensors import source_file_sensor
+from usher_assets.storage.asset_checks import check_definitions
 from usher_assets.storage.io_manager import DuckDBIOManager
 
 
@@ -20,6 +21,7 @@ def build_definitions(config_path: str | None = None) -> dg.Definitions:
     assets = [*source_assets, *cell_source_assets, *evidence_assets, *scoring_assets]
     return dg.Definitions(
         assets=assets,
+        asset_checks=check_definitions(assets),
         resources={
             "io_manager": DuckDBIOManager(database=str(config.database_path),
                                           lock_timeout=config.storage.lock_timeout_seconds),
