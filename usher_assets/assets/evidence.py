@@ -16,7 +16,8 @@ EVIDENCE = {"group": "evidence", "partitioned": True}
 
 def layer(name: str, *unit_columns: str, extra_checks: tuple = ()) -> dict:
     """pipeline_asset arguments of one evidence layer: partitioned, described, and checked for one row per
-    gene (unique, non-NULL hgnc_id), a row count near the previous version and scores within [0, 1]."""
+    gene (unique, non-NULL hgnc_id), a row count near the previous version, its score and `unit_columns`
+    within [0, 1]."""
     return EVIDENCE | {"columns": describe_table(name),
                        "checks": (*id_checks(HGNC_ID), *range_checks(f"{name.removesuffix('_evidence')}_score",
                                                                     *unit_columns), *extra_checks)}

@@ -57,8 +57,8 @@ def judged_genes(gene_universe: pl.DataFrame, ciliaminer: pl.DataFrame) -> set[s
 
 
 # What a broken release would break first: one row per gene, a total order, scores within [0, 1].
-RANKING_CHECKS = (*id_checks(HGNC_ID), TableCheck("unique", (RANK,)), TableCheck("not_null", (RANK,)),
-                  *range_checks("ranking_score", "composite_score", "cilia_model_percentile"))
+RANKING_CHECKS = (*id_checks(HGNC_ID), TableCheck("unique", (RANK,)), TableCheck("not_null", (RANK,)))
+SCORES = ("ranking_score", "composite_score")
 
 
 def _scores(gene_universe, ciliaminer, pipeline, layer_frames: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict]:
@@ -86,7 +86,8 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
 
     @pipeline_asset(group="scoring", code_version="2", config_sections=("scoring",),
                     upstream=("gene_universe", "ciliaminer", *layer_assets), columns=describe_table("gene_scores"),
-                    checks=(*RANKING_CHECKS, *range_checks(*(f"{layer}_score" for layer in LAYER_ASSETS))))
+                    checks=(*RANKING_CHECKS, *range_checks(*SCORES, "cilia_model_percentile",
+                                                            *(f"{layer}_score" for layer in LAYER_ASSETS))))
     def gene_scores(pipeline, **inputs):
         """One row per protein-coding gene, ranked by the ranking score (out-of-fold cilia model + annotation +
         Usher sensory evidence): tier, thin-evidence flag, top evidence, the weighted composite and its rank."""
@@ -118,7 +119,7 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
     # Not the storage section: where the exports go is checked by `outputs` (a missing file reruns it).
     @pipeline_asset(group="report", code_version="3", config_sections=("scoring",),
                     kinds=("polars", "duckdb", "html"), outputs=exported_files, columns=describe_table("candidates"),
-                    checks=RANKING_CHECKS[:5] + range_checks("ranking_score", "composite_score"))
+                    checks=(*RANKING_CHECKS, *range_checks(*SCORES)))
     def candidates(gene_scores, gene_universe, ciliaminer, pipeline):
         """One row per gene, best first: rank, IDs, composite score, tier, evidence count and layer scores."""
         return export_candidates(gene_scores, validation_for(gene_scores, pipeline, gene_universe, ciliaminer),

@@ -4,6 +4,8 @@ One multi_asset_check per asset group (one extra step per stage in a full run); 
 evaluate any single check. Each check reads the stored table through the asset's DuckDB I/O manager.
 """
 
+from contextlib import ExitStack
+
 import dagster as dg
 
 from usher_assets.storage.checkpointed import OPT_IN_TAG, checkpoint_spec
@@ -36,14 +38,22 @@ def _group_checks(group: str, entries: list[tuple[dg.AssetKey, str, TableCheck]]
                           description=f"Table checks of the {group} assets, read from the stored tables.")
     def table_checks(context: dg.AssetCheckExecutionContext):
         graph = context.op_execution_context.job_def.asset_layer.asset_graph
-        for check_key in sorted(context.selected_asset_check_keys, key=lambda k: (k.asset_key.path, k.name)):
-            key, manager_key, check = by_key[check_key]
-            manager = getattr(context.resources, manager_key)
-            if not isinstance(manager, DuckDBIOManager):
-                raise dg.DagsterInvalidDefinitionError(
-                    f"check {check.name} of {key.to_user_string()} reads through {manager_key!r}, which must be a "
-                    f"usher_assets.storage.DuckDBIOManager, not {type(manager).__name__}")
-            ref = stored_node(graph, key, manager.schema_).ref
-            yield from check_results(manager.store(), ref, (check,), key)
+        selected = sorted(context.selected_asset_check_keys, key=lambda k: (k.asset_key.path, k.name))
+        with ExitStack() as sessions:
+            for store in {_manager(context, *by_key[k][:2]).store() for k in selected}:
+                sessions.enter_context(store.session())  # one connection for the step, not one per check
+            for check_key in selected:
+                key, manager_key, check = by_key[check_key]
+                manager = _manager(context, key, manager_key)
+                yield from check_results(manager.store(), stored_node(graph, key, manager.schema_).ref, (check,), key)
 
     return table_checks
+
+
+def _manager(context, key: dg.AssetKey, manager_key: str) -> DuckDBIOManager:
+    manager = getattr(context.resources, manager_key)
+    if not isinstance(manager, DuckDBIOManager):
+        raise dg.DagsterInvalidDefinitionError(
+            f"the checks of {key.to_user_string()} read through {manager_key!r}, which must be a "
+            f"usher_assets.storage.DuckDBIOManager, not {type(manager).__name__}")
+    return manager

@@ -28,6 +28,8 @@ class TableCheck:
 
     @property
     def name(self) -> str:
+        if self.kind == "range" and len(self.columns) > 1:
+            return f"range_{self.columns[0]}_and_{len(self.columns) - 1}_more"
         return f"{self.kind}_{'_'.join(self.columns)}" if self.columns else self.kind
 
     @property
@@ -48,8 +50,9 @@ def id_checks(*columns: str) -> tuple[TableCheck, ...]:
 
 
 def range_checks(*columns: str, bounds: tuple[float, float] = (0.0, 1.0)) -> tuple[TableCheck, ...]:
-    """One `range` check per column (a score, a percentile)."""
-    return tuple(TableCheck("range", (column,), bounds) for column in columns)
+    """One `range` check over these columns (scores, percentiles): one scan and one check result per table,
+    since each result is an event a rerun writes too."""
+    return (TableCheck("range", tuple(columns), bounds),) if columns else ()
 
 
 def run_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tuple[bool, str, dict]:
@@ -99,14 +102,14 @@ def evaluate_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tu
         return nulls == 0, f"{nulls} rows with NULL {check.columns}", {"null_rows": int(nulls)}
     if check.kind == "range":
         low, high = check.bounds
-        column = quote(validate_name(check.columns[0], "column name"))
-        out = store.execute_query(
-            f"SELECT count(*) AS n, min({column}) AS lo, max({column}) AS hi FROM {ref.qualified} "
-            f"WHERE {column} < ? OR {column} > ? OR isnan({column})", [low, high])
-        n = int(out["n"][0])
-        finding = f"{n} rows with {check.columns[0]} outside [{low:g}, {high:g}]" + (
-            f" (min {out['lo'][0]}, max {out['hi'][0]})" if n else "")
-        return n == 0, finding, {"rows_out_of_range": n}
+        names = [validate_name(c, "column name") for c in check.columns]
+        counts = ", ".join(f"count(*) FILTER (WHERE {quote(c)} < $1 OR {quote(c)} > $2 OR isnan({quote(c)})) "
+                           f"AS {quote(c)}" for c in names)
+        out = store.execute_query(f"SELECT {counts} FROM {ref.qualified}", [low, high]).row(0)
+        bad = {c: int(n) for c, n in zip(names, out) if n}
+        finding = (f"rows outside [{low:g}, {high:g}]: {bad}" if bad
+                   else f"{', '.join(names)} within [{low:g}, {high:g}]")
+        return not bad, finding, {"rows_out_of_range": sum(bad.values())}
     return row_count_check(store, ref)
 
 
