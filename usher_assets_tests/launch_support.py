@@ -58,7 +58,7 @@ def computed_assets(instance: dg.DagsterInstance, run_id: str) -> dict[str, set[
         found.setdefault(materialization.asset_key.to_user_string(), set()).add(value.value if value else "(none)")
     computed = {name: values for name, values in found.items() if values != {"reused"}}
     logged = {entry.step_key for entry in instance.all_logs(run_id)
-              if entry.user_message.startswith("computing ") and entry.step_key}
+              if " computing (" in entry.user_message and entry.step_key}  # "<table>:[ slices ...] computing (why)"
     assert logged == set(computed), f"'computing' log lines for {sorted(logged)}, metadata for {sorted(computed)}"
     return computed
 

@@ -107,7 +107,7 @@ def test_nothing_changed_skips_the_tick_and_the_run_computes_nothing(launch_seri
     nothing = launch_series["series"]["nothing"]
     assert nothing["request"] is None
     assert nothing["computed"] == {}
-    assert "nothing changed: checked schedule weekly_refresh (30 assets, 174 slices)" in nothing["skip"]
+    assert "nothing changed: checked schedule weekly_refresh (31 assets, 199 slices)" in nothing["skip"]
 
 
 @pytest.mark.slow
