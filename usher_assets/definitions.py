@@ -13,6 +13,7 @@ from usher_assets.inspection.launch import pipeline_resources
 from usher_assets.resources import load_config
 from usher_assets.schedules import refresh_job, weekly_refresh
 from usher_assets.sensors import source_file_sensor
+from usher_assets.storage.asset_checks import check_definitions
 
 
 def build_definitions(config_path: str | None = None) -> dg.Definitions:
@@ -21,6 +22,7 @@ def build_definitions(config_path: str | None = None) -> dg.Definitions:
     assets = [*source_assets, *cell_source_assets, *evidence_assets, *scoring_assets]
     return dg.Definitions(
         assets=assets,
+        asset_checks=check_definitions(assets),
         resources=pipeline_resources(config_path),
         executor=dg.in_process_executor,
         jobs=[refresh_job],

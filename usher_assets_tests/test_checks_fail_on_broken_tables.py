@@ -12,7 +12,7 @@ import pytest
 
 from usher_assets.assets.declare import pipeline_asset
 from usher_assets.schemas import HGNC_ID
-from usher_assets.storage import CheckpointConfig
+from usher_assets.storage import CheckpointConfig, check_definitions
 from usher_assets.storage.table_checks import id_checks
 
 
@@ -55,7 +55,7 @@ def runs(tmp_path_factory):
         results = {}
         for label, variant, rows in [("good", "good", 100), ("duplicate", "duplicate", 100),
                                      ("null", "null", 100), ("shrunk", "good", 50)]:
-            result = dg.materialize([chk_genes], resources=resources, instance=instance, raise_on_error=False,
+            result = dg.materialize([chk_genes, *check_definitions([chk_genes])], resources=resources, instance=instance, raise_on_error=False,
                                     run_config={"ops": {"chk_genes": {"config": {"variant": variant, "rows": rows}}}})
             assert result.success, label  # a failed check flags the asset; it does not fail the run
             results[label] = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -70,7 +70,7 @@ def runs(tmp_path_factory):
 def test_a_good_table_passes_every_check(runs):
     results, _ = runs
     assert {name: e.passed for name, e in results["good"].items()} == dict.fromkeys(CHECKS, True)
-    assert results["good"]["row_count"].metadata["finding"].value == "first version of this table"
+    assert results["good"]["row_count"].metadata["finding"].value.startswith("100 rows, the only version so far")
 
 
 def test_unique_check_fails_on_a_duplicated_id(runs):

@@ -62,6 +62,23 @@ def test_definitions_source_checks_exist(graph):
     assert ("exac_pli", "row_count") in checks
 
 
+@pytest.mark.parametrize("asset", ["constraint_evidence", "expression_evidence", "localization_evidence",
+                                   "annotation_evidence", "sensory_expression_evidence", "cilia_proximity_evidence",
+                                   "cilia_association_evidence", "gene_scores", "candidates"])
+def test_definitions_every_stage_checks_one_row_per_gene(graph, asset):
+    checks = {k.name for k in graph.asset_check_keys if k.asset_key.to_user_string() == asset}
+    assert {"unique_hgnc_id", "not_null_hgnc_id", "row_count"} <= checks
+    assert any(name.startswith("range_") and "_score" in name for name in checks), checks
+
+
+def test_definitions_checks_are_executable_on_their_own(graph):
+    # A check inside an asset's step can only run with the asset (the UI greys out Execute); these can.
+    for key in graph.asset_check_keys:
+        node = graph.get(key)
+        assert graph.get_execution_set_asset_and_check_keys(key) == {key}, key.to_user_string()
+        assert node.key == key
+
+
 def test_definitions_gene_scores_reads_ciliaminer_to_keep_it_out_of_training(graph):
     # The cilia model must know the validation genes to leave them out; scoring config is in its fingerprint.
     upstream = {key.to_user_string() for key in graph.get(dg.AssetKey("gene_scores")).parent_keys}

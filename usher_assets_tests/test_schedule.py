@@ -41,7 +41,7 @@ def scheduled_request() -> dg.RunRequest:
 def test_weekly_refresh_runs_mondays_at_three_utc():
     assert weekly_refresh.cron_schedule == WEEKLY_REFRESH_CRON == "0 3 * * 1"
     assert weekly_refresh.execution_timezone == "UTC"
-    assert weekly_refresh.job_name == "refresh_all"
+    assert weekly_refresh.job_name == "Refresh_all"
 
 
 def test_project_definitions_register_weekly_refresh_off_by_default():
@@ -50,8 +50,8 @@ def test_project_definitions_register_weekly_refresh_off_by_default():
     assert schedule.cron_schedule == "0 3 * * 1"
     assert schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED  # off until switched on in the UI
-    assert schedule.job_name == "refresh_all"
-    assert project_defs.resolve_job_def("refresh_all").name == "refresh_all"
+    assert schedule.job_name == "Refresh_all"
+    assert project_defs.resolve_job_def("Refresh_all").name == "Refresh_all"
 
 
 def test_weekly_refresh_requests_the_whole_chromosome_range_in_one_run():

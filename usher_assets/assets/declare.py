@@ -62,16 +62,25 @@ def declared_inputs(sources: tuple[str, ...], config_sections: tuple[str, ...], 
     return declare
 
 
+def described_columns(columns: dict[str, str]) -> dg.TableSchema:
+    """The definition's column schema: descriptions only. The type "?" stands until the first
+    materialization, whose schema (io_manager.column_schema) has the DuckDB types and these descriptions."""
+    return dg.TableSchema(columns=[dg.TableColumn(name, type="?", description=text) for name, text in columns.items()])
+
+
 def pipeline_asset(*, group: str, code_version: str, sources: tuple[str, ...] = (),
                    config_sections: tuple[str, ...] = (), partitioned: bool = False,
                    config_class: type[CheckpointConfig] = CheckpointConfig,
                    kinds: tuple[str, ...] = ("polars", "duckdb"), owners: list[str] | None = None,
                    upstream: tuple[str, ...] | None = None, outputs: Callable | None = None,
-                   checks: tuple[TableCheck, ...] = ()) -> Callable[[Callable], dg.AssetsDefinition]:
+                   checks: tuple[TableCheck, ...] = (),
+                   columns: dict[str, str] | None = None) -> Callable[[Callable], dg.AssetsDefinition]:
     """A checkpointed asset in schema `group`, partitioned by chromosome when `partitioned`.
 
     Upstream assets are the function's parameters, or `upstream` (passed as keyword arguments) when
     the set is only known at definition time. `outputs(pipeline)` lists files the body writes.
+    `checks` become asset checks of their own (storage.check_definitions); `columns` (name -> description)
+    is the column schema the UI shows, with the stored types filled in by each materialization.
     """
 
     def decorate(fn: Callable) -> dg.AssetsDefinition:
@@ -95,6 +104,8 @@ def pipeline_asset(*, group: str, code_version: str, sources: tuple[str, ...] = 
         metadata = {"schema": group, "sources_read": list(sources), "config_sections_read": list(config_sections)}
         if partitioned:
             metadata["partition_expr"] = CHROMOSOME
+        if columns:
+            metadata["dagster/column_schema"] = described_columns(columns)
         with warnings.catch_warnings():
             # backfill_policy is marked beta; the CLI's --partition-range depends on it all the same.
             warnings.simplefilter("ignore", dg.BetaWarning)

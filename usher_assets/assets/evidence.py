@@ -7,9 +7,20 @@ at a time; a slice whose content did not change is left untouched.
 import polars as pl
 
 from usher_assets.assets.declare import pipeline_asset
+from usher_assets.column_docs import describe_table
 from usher_assets.schemas import CHROMOSOME, HGNC_ID
+from usher_assets.storage.table_checks import id_checks, range_checks
 
 EVIDENCE = {"group": "evidence", "partitioned": True}
+
+
+def layer(name: str, *unit_columns: str, extra_checks: tuple = ()) -> dict:
+    """pipeline_asset arguments of one evidence layer: partitioned, described, and checked for one row per
+    gene (unique, non-NULL hgnc_id), a row count near the previous version, its score and `unit_columns`
+    within [0, 1]."""
+    return EVIDENCE | {"columns": describe_table(name),
+                       "checks": (*id_checks(HGNC_ID), *range_checks(f"{name.removesuffix('_evidence')}_score",
+                                                                    *unit_columns), *extra_checks)}
 
 
 def _configured(pipeline, key: str, frame: pl.DataFrame) -> pl.DataFrame | None:
@@ -26,7 +37,8 @@ def _by_chromosome(layer: pl.DataFrame, universe: pl.DataFrame, mapping: dict) -
     return frame, metadata
 
 
-@pipeline_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **layer("constraint_evidence", "exac_pli_rank", "loftool_rank", "gnomad_pli_rank",
+                                          "gnomad_loeuf_rank"))
 def constraint_evidence(gene_universe, exac_pli, loftool, gnomad_constraint, pipeline):
     """One row per gene: LoF constraint (ExAC pLI, LoFtool; gnomAD pLI/LOEUF when configured), rank-scored."""
     from usher_assets.evidence.constraint import constraint_layer
@@ -37,7 +49,7 @@ def constraint_evidence(gene_universe, exac_pli, loftool, gnomad_constraint, pip
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@pipeline_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **layer("expression_evidence"))
 def expression_evidence(gene_universe, tissue_expression, gtex_median_tpm, hpa_normal_tissue, pipeline):
     """One row per gene: expression in ciliated and sensory tissues and tissue specificity (HPA, GTEx)."""
     from usher_assets.evidence.expression import expression_layer
@@ -49,7 +61,7 @@ def expression_evidence(gene_universe, tissue_expression, gtex_median_tpm, hpa_n
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@pipeline_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **layer("localization_evidence"))
 def localization_evidence(gene_universe, hpa_subcellular):
     """One row per gene: HPA subcellular locations at cilia or their base, weighted by reliability."""
     from usher_assets.evidence.localization import localization_layer
@@ -59,7 +71,7 @@ def localization_evidence(gene_universe, hpa_subcellular):
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@pipeline_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **layer("annotation_evidence", "go_depth_rank", "cilia_signal"))
 def annotation_evidence(gene_universe, go_annotations, go_terms, go_parents):
     """One row per gene: Gene Ontology cilia annotation (graph-propagated), cilia gene groups, annotation depth."""
     from usher_assets.evidence.annotation import annotation_layer
@@ -69,7 +81,7 @@ def annotation_evidence(gene_universe, go_annotations, go_terms, go_parents):
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@pipeline_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **layer("sensory_expression_evidence"))
 def sensory_expression_evidence(gene_universe, hair_cell_expression, ciliated_cell_markers):
     """One row per gene: enrichment in inner-ear hair cells over surrounding cells, and in lung ciliated cells."""
     from usher_assets.evidence.sensory_expression import sensory_expression_layer
@@ -79,7 +91,7 @@ def sensory_expression_evidence(gene_universe, hair_cell_expression, ciliated_ce
     return _by_chromosome(layer, gene_universe, {})
 
 
-@pipeline_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **layer("cilia_proximity_evidence", "bioid_max_saint"))
 def cilia_proximity_evidence(gene_universe, cilia_proteome, centrosome_cilium_interactome,
                              centrosome_cilium_screen, ciliary_interactome, ciliaminer):
     """One row per gene: cilia proteome membership, BioID proximity to cilium-interface baits, screen hits
@@ -95,7 +107,8 @@ def cilia_proximity_evidence(gene_universe, cilia_proteome, centrosome_cilium_in
     return frame, metadata | {"excluded_label_genes": len(judged)}
 
 
-@pipeline_asset(code_version="1", **EVIDENCE)
+@pipeline_asset(code_version="1", **layer("cilia_association_evidence", "network_cilia_fraction",
+                                          extra_checks=range_checks("coexpression_cilia", bounds=(-1.0, 1.0))))
 def cilia_association_evidence(gene_universe, go_annotations, go_terms, go_parents, centrosome_cilium_interactome,
                                ciliary_interactome, tissue_expression, ciliaminer):
     """One row per gene: interactome partners and tissue co-expression shared with GO cilia genes (the seeds).

@@ -4,7 +4,9 @@ import polars as pl
 
 from usher_assets.assets.declare import pipeline_asset
 from usher_assets.assets.exports import export_candidates, exported_files
-from usher_assets.schemas import CHROMOSOME, ENSEMBL_GENE_ID, GENE_SYMBOL, HGNC_ID, MGD_IDS
+from usher_assets.column_docs import describe_table
+from usher_assets.schemas import CHROMOSOME, ENSEMBL_GENE_ID, GENE_SYMBOL, HGNC_ID, MGD_IDS, RANK
+from usher_assets.storage.table_checks import TableCheck, id_checks, range_checks
 
 LAYER_ASSETS = {
     "constraint": "constraint_evidence",
@@ -54,6 +56,11 @@ def judged_genes(gene_universe: pl.DataFrame, ciliaminer: pl.DataFrame) -> set[s
     return validation_gene_ids(ciliaminer, gene_universe)
 
 
+# What a broken release would break first: one row per gene, a total order, scores within [0, 1].
+RANKING_CHECKS = (*id_checks(HGNC_ID), TableCheck("unique", (RANK,)), TableCheck("not_null", (RANK,)))
+SCORES = ("ranking_score", "composite_score")
+
+
 def _scores(gene_universe, ciliaminer, pipeline, layer_frames: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict]:
     from usher_assets.scoring.gene_scores import score_genes
 
@@ -78,14 +85,19 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
     """Scoring reads the given evidence layers (by default every layer the pipeline defines)."""
 
     @pipeline_asset(group="scoring", code_version="2", config_sections=("scoring",),
-                        upstream=("gene_universe", "ciliaminer", *layer_assets))
+                    upstream=("gene_universe", "ciliaminer", *layer_assets), columns=describe_table("gene_scores"),
+                    checks=(*RANKING_CHECKS, *range_checks(*SCORES, "cilia_model_percentile",
+                                                            *(f"{layer}_score" for layer in LAYER_ASSETS))))
     def gene_scores(pipeline, **inputs):
         """One row per protein-coding gene, ranked by the ranking score (out-of-fold cilia model + annotation +
         Usher sensory evidence): tier, thin-evidence flag, top evidence, the weighted composite and its rank."""
         universe, ciliaminer = inputs.pop("gene_universe"), inputs.pop("ciliaminer")
         return _scores(universe, ciliaminer, pipeline, inputs)
 
-    @pipeline_asset(group="scoring", code_version="2", config_sections=("scoring",))
+    @pipeline_asset(group="scoring", code_version="2", config_sections=("scoring",),
+                    columns=describe_table("ranking_validation"),
+                    checks=(*id_checks("query_symbol"), TableCheck("not_null", (RANK,)),
+                            *range_checks("percentile", bounds=(0.0, 100.0))))
     def ranking_validation(gene_scores, gene_universe, ciliaminer, pipeline):
         """One row per known Usher gene and negative control: its rank and percentile (validation, never a feature)."""
         from usher_assets.scoring.validation import validation_metadata
@@ -106,7 +118,8 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
 
     # Not the storage section: where the exports go is checked by `outputs` (a missing file reruns it).
     @pipeline_asset(group="report", code_version="4", config_sections=("scoring",),
-                        kinds=("polars", "duckdb", "html"), outputs=exported_files)
+                    kinds=("polars", "duckdb", "html"), outputs=exported_files, columns=describe_table("candidates"),
+                    checks=(*RANKING_CHECKS, *range_checks(*SCORES)))
     def candidates(gene_scores, gene_universe, ciliaminer, pipeline):
         """One row per gene, best first: rank, IDs, composite score, tier, evidence count and layer scores."""
         return export_candidates(gene_scores, validation_for(gene_scores, pipeline, gene_universe, ciliaminer),

@@ -9,7 +9,7 @@ import importlib
 
 _EXPORTS = {
     "FORCE_TAG": "checkpointed", "CheckpointConfig": "checkpointed", "checkpoint_spec": "checkpointed",
-    "checkpointed_asset": "checkpointed", "checkpointed_multi_asset": "checkpointed",
+    "check_definitions": "asset_checks", "checkpointed_asset": "checkpointed", "checkpointed_multi_asset": "checkpointed",
     "Checkpoint": "checkpoints", "DeclaredInputs": "dependencies", "asset_fingerprints": "dependencies",
     "DuckDBIOManager": "io_manager", "ProvenanceTracker": "provenance", "Slice": "sql", "TableRef": "sql",
     "PipelineStore": "store", "StoreError": "store", "StoreLockedError": "store", "TableCheck": "table_checks",

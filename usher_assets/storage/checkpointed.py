@@ -22,11 +22,12 @@ from usher_assets.storage.io_manager import CheckpointedOutput, DuckDBIOManager,
 from usher_assets.storage.metadata import plain_metadata, restore_metadata
 from usher_assets.storage.partitions import upstream_partition_keys
 from usher_assets.storage.provenance import ProvenanceTracker
-from usher_assets.storage.table_checks import TableCheck, check_results
+from usher_assets.storage.table_checks import TableCheck
 from usher_assets.storage.type_handlers import handler_for_type
 
 FORCE_TAG = "checkpoint/force"
 OPT_IN_TAG = "checkpoint/skip_when_unchanged"
+STORE_READER_TAG = "checkpoint/store_reader"  # a step that only reads through the store (table checks)
 STATUS_TAG = "checkpoint"  # on each materialization: reused (body skipped) or computed
 
 
@@ -72,7 +73,7 @@ def checkpointed_asset(fn: Callable | None = None, *, declared_inputs: Callable[
     """`@dg.asset` (same arguments) whose body is skipped when nothing it depends on changed.
 
     `declared_inputs(resources)` names what else the output depends on (source files, settings); `checks`
-    run on the stored table after every materialization, reused or not.
+    become asset checks of their own through `check_definitions`, which read the stored table.
     """
 
     def decorate(fn: Callable) -> dg.AssetsDefinition:
@@ -83,7 +84,7 @@ def checkpointed_asset(fn: Callable | None = None, *, declared_inputs: Callable[
         def compute(context: dg.AssetExecutionContext, config):
             yield from _run(context, config, spec, [key], fn)
 
-        return _build(dg.asset, fn, compute, spec, resolved, asset_kwargs, checks, [key])
+        return _build(dg.asset, fn, compute, spec, resolved, asset_kwargs, [key])
 
     return decorate(fn) if fn is not None else decorate
 
@@ -105,7 +106,7 @@ def checkpointed_multi_asset(fn: Callable | None = None, *,
         def compute(context: dg.AssetExecutionContext, config):
             yield from _run(context, config, spec, keys, fn)
 
-        return _build(dg.multi_asset, fn, compute, spec, resolved, asset_kwargs, (), keys)
+        return _build(dg.multi_asset, fn, compute, spec, resolved, asset_kwargs, keys)
 
     return decorate(fn) if fn is not None else decorate
 
@@ -134,19 +135,14 @@ def _spec(fn, resolved: dg.AssetsDefinition, declared_inputs, checks, force_tags
 
 
 def _build(decorator, fn, compute, spec: CheckpointSpec, resolved: dg.AssetsDefinition, asset_kwargs: dict,
-           checks, keys) -> dg.AssetsDefinition:
+           keys) -> dg.AssetsDefinition:
     # Inputs become deps: Dagster then loads nothing before the body, and the graph keeps its edges.
     deps = [dg.AssetDep(key, partition_mapping=resolved.get_partition_mapping(key)) if
             resolved.get_partition_mapping(key) else dg.AssetDep(key) for key in spec.inputs.values()]
     deps += list(asset_kwargs.get("deps") or [])
     kwargs = {k: v for k, v in asset_kwargs.items() if k not in ("ins", "deps", "config_schema")}
     kwargs.setdefault("description", inspect.getdoc(fn))
-    if decorator is dg.asset:
-        kwargs.setdefault("name", fn.__name__)
-        kwargs["check_specs"] = [*kwargs.get("check_specs", []),
-                                 *(dg.AssetCheckSpec(c.name, asset=keys[0], description=c.description) for c in checks)]
-    else:
-        kwargs.setdefault("name", fn.__name__)
+    kwargs.setdefault("name", fn.__name__)
     kwargs["op_tags"] = {**(kwargs.get("op_tags") or {}), OPT_IN_TAG: "true"}
     compute.__name__ = fn.__name__
     compute.__annotations__ = {"context": dg.AssetExecutionContext, "config": spec.config_class}
@@ -169,7 +165,8 @@ def _io_manager(context, key: dg.AssetKey) -> DuckDBIOManager:
 def _all_checkpointed(job_def) -> bool:
     # A run of checkpointed steps only may keep the file open between steps; otherwise a plain body
     # must not run while this process holds DuckDB's lock.
-    return all(node.definition.tags.get(OPT_IN_TAG) == "true" for node in job_def.nodes)
+    return all("true" in (node.definition.tags.get(OPT_IN_TAG), node.definition.tags.get(STORE_READER_TAG))
+               for node in job_def.nodes)
 
 
 def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: list[dg.AssetKey], fn):
@@ -213,7 +210,6 @@ def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: 
     if not reasons:
         for key, (target, fingerprints, checkpoints, _) in plans.items():
             yield _reused(context, key, target, fingerprints, checkpoints, partition_keys, last.get(key) or {})
-        yield from _checks(context, spec, plans)
         return
     by_reason: dict[tuple[str, str], list] = {}
     for (label, part), why in reasons.items():
@@ -236,7 +232,6 @@ def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: 
             yield dg.Output(output, output_name=context.assets_def.get_output_name_for_asset_key(key),
                             metadata=metadata, data_version=_data_version(fingerprints),
                             tags={STATUS_TAG: "computed"})
-    yield from _checks(context, spec, plans)
 
 
 # Run id -> step key -> (tables, slices, reused), for the one summary event of an in-process run.
@@ -331,9 +326,3 @@ def _outputs(context, keys: list[dg.AssetKey], result) -> dict:
         unpacked[key] = (value.value, dict(value.metadata or {})) if isinstance(value, dg.Output) else (value, {})
     return unpacked
 
-
-def _checks(context, spec: CheckpointSpec, plans: dict):
-    if not spec.checks:
-        return
-    for key, (target, *_rest) in plans.items():
-        yield from check_results(_io_manager(context, key).store(), target.ref, spec.checks, key)

@@ -1,10 +1,12 @@
-"""Table checks on stored tables: unique and non-null keys, plausible row counts against the previous version.
+"""Table checks on stored tables: unique and non-null keys, values in range, row counts near the previous version.
 
-They run inside the asset's own step, right after its table is stored (or reused), so a checkpointed
-rerun pays a few milliseconds for them instead of one extra step per check.
+`check_definitions` turns them into Dagster asset checks; the evaluation here reads only the store, and a
+reused table's unique/not-null/range outcomes are read back by content hash instead of scanned again.
 """
 
+import hashlib
 import json
+from datetime import timezone
 from dataclasses import dataclass
 
 import dagster as dg
@@ -18,13 +20,16 @@ ROW_COUNT_TOLERANCE = 0.25
 
 @dataclass(frozen=True)
 class TableCheck:
-    """`unique` / `not_null` over columns, or `row_count` against the previous write."""
+    """`unique` / `not_null` over columns, `range` (each non-NULL value within `bounds`), or `row_count`."""
 
     kind: str
     columns: tuple[str, ...] = ()
+    bounds: tuple[float, float] = (0.0, 1.0)
 
     @property
     def name(self) -> str:
+        if self.kind == "range" and len(self.columns) > 1:
+            return f"range_{self.columns[0]}_and_{len(self.columns) - 1}_more"
         return f"{self.kind}_{'_'.join(self.columns)}" if self.columns else self.kind
 
     @property
@@ -33,12 +38,21 @@ class TableCheck:
             return f"No two rows share {', '.join(self.columns)}."
         if self.kind == "not_null":
             return f"No row has a NULL {', '.join(self.columns)}."
-        return f"Row count within {ROW_COUNT_TOLERANCE:.0%} of the previous write of this table."
+        if self.kind == "range":
+            return f"Every non-NULL {', '.join(self.columns)} lies within [{self.bounds[0]:g}, {self.bounds[1]:g}]."
+        return (f"Row count (summed over partitions) within {ROW_COUNT_TOLERANCE:.0%} of the previous different "
+                f"version of this table.")
 
 
 def id_checks(*columns: str) -> tuple[TableCheck, ...]:
     """Unique and non-null IDs, plus the row-count check."""
     return (TableCheck("unique", columns), TableCheck("not_null", columns), TableCheck("row_count"))
+
+
+def range_checks(*columns: str, bounds: tuple[float, float] = (0.0, 1.0)) -> tuple[TableCheck, ...]:
+    """One `range` check over these columns (scores, percentiles): one scan and one check result per table,
+    since each result is an event a rerun writes too."""
+    return (TableCheck("range", tuple(columns), bounds),) if columns else ()
 
 
 def run_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tuple[bool, str, dict]:
@@ -49,8 +63,7 @@ def run_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tuple[b
     """
     if check.kind == "row_count":
         return evaluate_check(store, ref, check)
-    checkpoint = store.get_checkpoint(ref.table, schema=ref.schema)
-    content = checkpoint.content_hash if checkpoint else ""
+    content = table_content(store, ref, check)
     known = store.execute_query(
         "SELECT passed, finding, metadata FROM main._check_results WHERE schema_name = ? AND table_name = ? "
         "AND check_name = ? AND content_hash = ?", [ref.schema, ref.table, check.name, content])
@@ -66,6 +79,14 @@ def run_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tuple[b
     return passed, finding, metadata
 
 
+def table_content(store: PipelineStore, ref: TableRef, check: TableCheck) -> str:
+    """What a content-only outcome depends on: every slice's content hash, and the check's own settings."""
+    slices = store.execute_query(
+        "SELECT partition_key, content_hash FROM main._checkpoints WHERE schema_name = ? AND table_name = ? "
+        "ORDER BY partition_key", [ref.schema, ref.table])
+    return hashlib.sha256(json.dumps([slices.rows(), repr(check)]).encode()).hexdigest()
+
+
 def evaluate_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tuple[bool, str, dict]:
     """(passed, description of the finding, metadata) for one check on a stored table."""
     cols = ", ".join(quote(validate_name(c, "column name")) for c in check.columns)
@@ -79,14 +100,45 @@ def evaluate_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tu
         condition = " OR ".join(f"{quote(c)} IS NULL" for c in check.columns)
         nulls = store.execute_query(f"SELECT count(*) AS n FROM {ref.qualified} WHERE {condition}")["n"][0]
         return nulls == 0, f"{nulls} rows with NULL {check.columns}", {"null_rows": int(nulls)}
+    if check.kind == "range":
+        low, high = check.bounds
+        names = [validate_name(c, "column name") for c in check.columns]
+        counts = ", ".join(f"count(*) FILTER (WHERE {quote(c)} < $1 OR {quote(c)} > $2 OR isnan({quote(c)})) "
+                           f"AS {quote(c)}" for c in names)
+        out = store.execute_query(f"SELECT {counts} FROM {ref.qualified}", [low, high]).row(0)
+        bad = {c: int(n) for c, n in zip(names, out) if n}
+        finding = (f"rows outside [{low:g}, {high:g}]: {bad}" if bad
+                   else f"{', '.join(names)} within [{low:g}, {high:g}]")
+        return not bad, finding, {"rows_out_of_range": sum(bad.values())}
+    return row_count_check(store, ref)
+
+
+def row_count_check(store: PipelineStore, ref: TableRef) -> tuple[bool, str, dict]:
+    """Rows now (summed over slices) against the table before each slice's latest content change.
+
+    Reused and unchanged writes keep a slice's content hash, so they are not a new version; a table no
+    slice of which ever changed content is compared with nothing and says since when it is unchanged.
+    """
     history = store.execute_query(
-        "SELECT DISTINCT content_hash, row_count, created_at FROM main._provenance "
-        "WHERE schema_name = ? AND table_name = ? AND partition_key = '' ORDER BY created_at DESC LIMIT 20",
+        "SELECT p.partition_key, p.content_hash, p.row_count, p.created_at FROM main._provenance p "
+        "JOIN main._checkpoints c ON c.schema_name = p.schema_name AND c.table_name = p.table_name "
+        "AND c.partition_key = p.partition_key "
+        "WHERE p.schema_name = ? AND p.table_name = ? ORDER BY p.partition_key, p.created_at DESC",
         [ref.schema, ref.table])
-    counts = [r for r in history.unique(subset="content_hash", keep="first", maintain_order=True).iter_rows()]
-    if len(counts) < 2:
-        return True, "first version of this table", {}
-    current, previous = counts[0][1], counts[1][1]
+    current = previous = 0
+    changed, since = False, None
+    for _part, rows in history.group_by("partition_key", maintain_order=True):
+        hashes, counts, times = rows["content_hash"].to_list(), rows["row_count"].to_list(), rows["created_at"]
+        current += counts[0]
+        earlier = next((i for i, h in enumerate(hashes) if h != hashes[0]), None)
+        changed |= earlier is not None
+        previous += counts[0] if earlier is None else counts[earlier]
+        first_of_current = times[(earlier or rows.height) - 1]
+        since = first_of_current if since is None else max(since, first_of_current)
+    if not changed:
+        # Reused and unchanged materializations are the same version: nothing earlier to compare with.
+        when = f" (this content since {since.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC)" if since else ""
+        return True, f"{current} rows, the only version so far{when}", {"rows": current}
     change = (current - previous) / previous if previous else float("inf")
     return abs(change) <= ROW_COUNT_TOLERANCE, f"{current} rows, previous version {previous} ({change:+.1%})", \
         {"rows": current, "previous_rows": previous}
