@@ -11,7 +11,7 @@ from dagster._core.execution.backfill import BulkActionStatus  # not exported by
 
 from conftest import write_config
 from local_services import VENV_BIN, background, dagster_webserver, require, wait_for
-from pipeline_runs import pipeline_env
+from pipeline_runs import pipeline_env, reused_tables
 from test_browser import CHROMIUM, CHROMIUM_ARGS, INSTANCE_YAML
 from usher_assets.storage.launch import RANGE_END_TAG, RANGE_START_TAG
 from usher_assets.storage.store import PipelineStore
@@ -78,15 +78,13 @@ def operator(tmp_path_factory):
             reused = seen.runs[-1]
             page.goto(f"{url}/runs/{reused.run_id}")
             # The run's event list is virtualized (rows off screen are not in the page): filter it, as an
-            # operator would, to the one line each reused step logs.
+            # operator would, to the one line the run logs about what it reused.
             log_filter = page.get_by_placeholder("Filter…").or_(page.get_by_placeholder("Filter...")).first
-            log_filter.fill("body not run")
-            page.get_by_text("body not run").first.wait_for()
+            log_filter.fill("bodies not run")
+            line = page.get_by_text("bodies not run").first
+            line.wait_for()
             seen.shots["run"] = work / "reused_run_events.png"
             page.screenshot(path=seen.shots["run"])
-            log_filter.fill(f"sources.{CHECKED_ASSET}: checkpoint reused")
-            line = page.get_by_text(f"sources.{CHECKED_ASSET}: checkpoint reused").first
-            line.wait_for()
             seen.reuse_line = line.inner_text()
             page.goto(f"{url}/assets/{CHECKED_ASSET}?view=events")
             row = page.locator("tr", has=page.get_by_text("checkpoint", exact=True)).first
@@ -130,7 +128,8 @@ def test_browser_materialize_all_is_one_run_over_every_chromosome(operator):
 
 
 def test_browser_reused_run_says_so_in_its_events(operator):
-    assert operator.reuse_line.startswith(f"sources.{CHECKED_ASSET}: checkpoint reused (1 slice(s)), body not run")
+    assert operator.reuse_line.startswith("checkpoints: ") and "tables reused" in operator.reuse_line
+    assert f"sources.{CHECKED_ASSET}" in reused_tables(operator.reuse_line)
     cells = operator.checkpoint_row.split()
     assert cells[0] == "checkpoint" and cells[-1] == "reused"
 
