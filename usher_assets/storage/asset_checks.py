@@ -10,7 +10,7 @@ import dagster as dg
 
 from usher_assets.storage.checkpointed import STORE_READER_TAG, checkpoint_spec
 from usher_assets.storage.dependencies import stored_node
-from usher_assets.storage.io_manager import DuckDBIOManager
+from usher_assets.storage.io_manager import DuckDBIOManager, duckdb_manager
 from usher_assets.storage.table_checks import TableCheck, check_results
 
 
@@ -51,9 +51,4 @@ def _group_checks(group: str, entries: list[tuple[dg.AssetKey, str, TableCheck]]
 
 
 def _manager(context, key: dg.AssetKey, manager_key: str) -> DuckDBIOManager:
-    manager = getattr(context.resources, manager_key)
-    if not isinstance(manager, DuckDBIOManager):
-        raise dg.DagsterInvalidDefinitionError(
-            f"the checks of {key.to_user_string()} read through {manager_key!r}, which must be a "
-            f"usher_assets.storage.DuckDBIOManager, not {type(manager).__name__}")
-    return manager
+    return duckdb_manager(context.resources, manager_key, f"the checks of {key.to_user_string()} read its table")

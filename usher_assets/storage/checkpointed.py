@@ -18,7 +18,7 @@ from pydantic import Field
 
 from usher_assets.storage.dependencies import DeclaredInputs, asset_fingerprints, stored_node
 from usher_assets.storage.fingerprint import canonical_hash, decide
-from usher_assets.storage.io_manager import CheckpointedOutput, DuckDBIOManager, partition_metadata
+from usher_assets.storage.io_manager import CheckpointedOutput, DuckDBIOManager, duckdb_manager, partition_metadata
 from usher_assets.storage.metadata import plain_metadata, restore_metadata
 from usher_assets.storage.partitions import upstream_partition_keys
 from usher_assets.storage.provenance import ProvenanceTracker
@@ -153,13 +153,8 @@ def _build(decorator, fn, compute, spec: CheckpointSpec, resolved: dg.AssetsDefi
 
 
 def _io_manager(context, key: dg.AssetKey) -> DuckDBIOManager:
-    name = context.assets_def.get_io_manager_key_for_asset_key(key)
-    manager = getattr(context.resources, name)
-    if not isinstance(manager, DuckDBIOManager):
-        raise dg.DagsterInvalidDefinitionError(
-            f"{key.to_user_string()} is checkpointed, so its I/O manager {name!r} must be a "
-            f"usher_assets.storage.DuckDBIOManager, not {type(manager).__name__}")
-    return manager
+    return duckdb_manager(context.resources, context.assets_def.get_io_manager_key_for_asset_key(key),
+                          f"{key.to_user_string()} is checkpointed")
 
 
 def _all_checkpointed(job_def) -> bool:

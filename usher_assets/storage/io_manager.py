@@ -190,6 +190,16 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
         return table
 
 
+def duckdb_manager(resources, name: str, why: str) -> "DuckDBIOManager":
+    """The resource `name`, which `why` (e.g. "sources.hgnc is checkpointed") needs to be a DuckDBIOManager."""
+    manager = getattr(resources, name)
+    if not isinstance(manager, DuckDBIOManager):
+        raise dg.DagsterInvalidDefinitionError(
+            f"{why}, so its I/O manager {name!r} must be a usher_assets.storage.DuckDBIOManager, "
+            f"not {type(manager).__name__}")
+    return manager
+
+
 def partition_metadata(checkpoint: Checkpoint, status: str) -> dict:
     """What one partition's materialization shows in a range run: its own rows, status and fingerprint."""
     return {"dagster/row_count": checkpoint.row_count, "checkpoint": status,
