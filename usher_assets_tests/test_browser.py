@@ -33,6 +33,15 @@ def finished_run(home: Path) -> dg.DagsterRun | None:
     return runs[0] if runs and runs[0].is_finished else None
 
 
+def ui_home(work: Path) -> Path:
+    """A Dagster home for a UI session: the instance settings, and the welcome tour marked as seen."""
+    home = work / "dagster_home"
+    (home / ".nux").mkdir(parents=True)
+    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    return home
+
+
 @pytest.fixture(scope="module")
 def ui_materialization(tmp_path_factory):
     """Drive the UI once: graph, filter to one asset, Materialize, then its asset page; screenshots on disk."""
@@ -40,10 +49,7 @@ def ui_materialization(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     work = tmp_path_factory.mktemp("browser")
-    home = work / "dagster_home"
-    (home / ".nux").mkdir(parents=True)
-    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    home = ui_home(work)
     env = pipeline_env(home, write_config(work))
     seen = SimpleNamespace(home=home, screenshots={})
     with dagster_webserver(env, work / "webserver.log") as url, sync_playwright() as playwright:

@@ -12,7 +12,7 @@ from dagster._core.execution.backfill import BulkActionStatus  # not exported by
 from conftest import write_config
 from local_services import VENV_BIN, background, dagster_webserver, require, wait_for
 from pipeline_runs import pipeline_env, reused_tables
-from test_browser import CHROMIUM, CHROMIUM_ARGS, INSTANCE_YAML
+from test_browser import CHROMIUM, CHROMIUM_ARGS, ui_home
 from usher_assets.storage.launch import RANGE_END_TAG, RANGE_START_TAG
 from usher_assets.storage.store import PipelineStore
 
@@ -54,10 +54,7 @@ def operator(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     work = tmp_path_factory.mktemp("browser_reuse")
-    home = work / "dagster_home"
-    (home / ".nux").mkdir(parents=True)
-    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    home = ui_home(work)
     config = write_config(work)
     env = pipeline_env(home, config)
     seen = SimpleNamespace(home=home, work=work, shots={}, database=work / "usher.duckdb")
