@@ -18,7 +18,7 @@ from usher_assets.storage.store import PipelineStore
 
 pytestmark = pytest.mark.slow
 EVIDENCE_ASSET, PARTITION = "constraint_evidence", "21"
-CHECKED_ASSET, CHECK = "hgnc", "unique_hgnc_id"
+CHECKED_ASSET, CHECK = "hgnc", "table_integrity"
 RUN_TIMEOUT = 600  # a first build on two shared cores; the waits end as soon as the runs do
 
 

@@ -1,5 +1,6 @@
-"""Asset checks on real stored tables that are broken: unique, not-null and row-count checks fail, and
-the Dagster instance records the failed evaluation with its finding (what the UI's Checks tab shows).
+"""Asset checks on real stored tables that are broken: the table's `table_integrity` check fails and names
+the unique, not-null or row-count rule that broke, and the Dagster instance records the failed evaluation
+with each rule's finding (what the UI's Checks tab shows).
 
 The source parsers refuse duplicate and missing IDs before anything is stored, so no bundled source
 file can reach these checks broken; the asset here is built with the same checkpointed_asset and
@@ -13,7 +14,7 @@ import pytest
 from usher_assets.assets.declare import pipeline_asset
 from usher_assets.schemas import HGNC_ID
 from usher_assets.storage import CheckpointConfig, check_definitions
-from usher_assets.storage.table_checks import id_checks
+from usher_assets.storage.table_checks import TABLE_CHECK_NAME, id_checks
 
 
 class GenesConfig(CheckpointConfig):
@@ -37,7 +38,12 @@ def chk_genes(config):
     return _genes(config.variant, config.rows)
 
 
-CHECKS = ["unique_hgnc_id", "not_null_hgnc_id", "row_count"]
+RULES = ["unique_hgnc_id", "not_null_hgnc_id", "row_count"]
+
+
+def failed_rules(evaluation) -> set[str]:
+    named = evaluation.metadata["failed_rules"].value
+    return set() if named == "none" else set(named.split(", "))
 
 
 @pytest.fixture(scope="module")
@@ -58,54 +64,50 @@ def runs(tmp_path_factory):
             result = dg.materialize([chk_genes, *check_definitions([chk_genes])], resources=resources, instance=instance, raise_on_error=False,
                                     run_config={"ops": {"chk_genes": {"config": {"variant": variant, "rows": rows}}}})
             assert result.success, label  # a failed check flags the asset; it does not fail the run
-            results[label] = {e.check_name: e for e in result.get_asset_check_evaluations()}
-        history = {}
-        for name in CHECKS:
-            key = dg.AssetCheckKey(dg.AssetKey("chk_genes"), name)
-            records = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
-            history[name] = [r.event.dagster_event.event_specific_data for r in reversed(records)]
+            [results[label]] = result.get_asset_check_evaluations()  # one check per table
+        key = dg.AssetCheckKey(dg.AssetKey("chk_genes"), TABLE_CHECK_NAME)
+        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
+        history = [r.event.dagster_event.event_specific_data for r in reversed(records)]
         yield results, history
 
 
-def test_a_good_table_passes_every_check(runs):
+def test_a_good_table_passes_every_rule(runs):
     results, _ = runs
-    assert {name: e.passed for name, e in results["good"].items()} == dict.fromkeys(CHECKS, True)
-    assert results["good"]["row_count"].metadata["finding"].value.startswith("100 rows, the only version so far")
+    good = results["good"]
+    assert good.check_name == TABLE_CHECK_NAME and good.passed is True
+    assert failed_rules(good) == set() and good.description == "all 3 rules hold"
+    assert set(RULES) <= set(good.metadata)
+    assert good.metadata["row_count"].value.startswith("100 rows, the only version so far")
 
 
-def test_unique_check_fails_on_a_duplicated_id(runs):
+def test_unique_rule_fails_on_a_duplicated_id(runs):
     results, _ = runs
-    evaluation = results["duplicate"]["unique_hgnc_id"]
-    assert evaluation.passed is False
-    assert evaluation.metadata["duplicate_examples"].value == "[['HGNC:1']]"
-    assert evaluation.metadata["finding"].value == "duplicated ('hgnc_id',): [['HGNC:1']]"
-    assert results["duplicate"]["not_null_hgnc_id"].passed is True
+    evaluation = results["duplicate"]
+    assert evaluation.passed is False and failed_rules(evaluation) == {"unique_hgnc_id"}
+    assert evaluation.description == "1 of 3 rules failed: unique_hgnc_id"
+    assert evaluation.metadata["unique_hgnc_id/duplicate_examples"].value == "[['HGNC:1']]"
+    assert evaluation.metadata["unique_hgnc_id"].value == "duplicated ('hgnc_id',): [['HGNC:1']]"
 
 
-def test_not_null_check_fails_on_null_ids(runs):
+def test_not_null_rule_fails_on_null_ids(runs):
     results, _ = runs
-    evaluation = results["null"]["not_null_hgnc_id"]
-    assert evaluation.passed is False
-    assert evaluation.metadata["null_rows"].value == 1
-    assert evaluation.metadata["finding"].value == "1 rows with NULL ('hgnc_id',)"
-    assert results["null"]["unique_hgnc_id"].passed is True
+    evaluation = results["null"]
+    assert evaluation.passed is False and failed_rules(evaluation) == {"not_null_hgnc_id"}
+    assert evaluation.metadata["not_null_hgnc_id/null_rows"].value == 1
+    assert evaluation.metadata["not_null_hgnc_id"].value == "1 rows with NULL ('hgnc_id',)"
 
 
-def test_row_count_check_fails_when_a_table_halves(runs):
+def test_row_count_rule_fails_when_a_table_halves(runs):
     results, _ = runs
-    evaluation = results["shrunk"]["row_count"]
-    assert evaluation.passed is False
-    assert (evaluation.metadata["rows"].value, evaluation.metadata["previous_rows"].value) == (50, 100)
-    assert evaluation.metadata["finding"].value == "50 rows, previous version 100 (-50.0%)"
-    assert results["shrunk"]["unique_hgnc_id"].passed and results["shrunk"]["not_null_hgnc_id"].passed
+    evaluation = results["shrunk"]
+    assert evaluation.passed is False and failed_rules(evaluation) == {"row_count"}
+    assert (evaluation.metadata["row_count/rows"].value, evaluation.metadata["row_count/previous_rows"].value) == (50, 100)
+    assert evaluation.metadata["row_count"].value == "50 rows, previous version 100 (-50.0%)"
 
 
 def test_instance_records_each_failed_evaluation_as_the_ui_shows_it(runs):
     _, history = runs
-    outcomes = {name: [(e.passed, e.metadata["finding"].value) for e in evaluations]
-                for name, evaluations in history.items()}
-    assert [passed for passed, _ in outcomes["unique_hgnc_id"]] == [True, False, True, True]
-    assert [passed for passed, _ in outcomes["not_null_hgnc_id"]] == [True, True, False, True]
-    assert [passed for passed, _ in outcomes["row_count"]] == [True, True, True, False]
-    assert outcomes["not_null_hgnc_id"][2][1] == "1 rows with NULL ('hgnc_id',)"
-    assert all(e.severity == dg.AssetCheckSeverity.ERROR for evaluations in history.values() for e in evaluations)
+    assert [(e.passed, e.metadata["failed_rules"].value) for e in history] == [
+        (True, "none"), (False, "unique_hgnc_id"), (False, "not_null_hgnc_id"), (False, "row_count")]
+    assert history[2].metadata["not_null_hgnc_id"].value == "1 rows with NULL ('hgnc_id',)"
+    assert all(e.severity == dg.AssetCheckSeverity.ERROR for e in history)

@@ -48,8 +48,9 @@ def findings(tmp_path_factory):
                 [chk_layer, *check_definitions([chk_layer])], resources=resources, instance=instance,
                 tags={RANGE_START_TAG: "1", RANGE_END_TAG: "MT"},
                 run_config={"ops": {"chk_layer": {"config": {"chromosome_2_genes": genes}}}})
-            evaluation = {e.check_name: e for e in result.get_asset_check_evaluations()}["row_count"]
-            seen[label] = (evaluation.passed, {k: v.value for k, v in evaluation.metadata.items()})
+            [evaluation] = result.get_asset_check_evaluations()  # the table's one check; row_count its only rule
+            seen[label] = (evaluation.passed, {k.removeprefix("row_count/"): v.value
+                                               for k, v in evaluation.metadata.items() if k.startswith("row_count")})
     return seen
 
 
@@ -57,14 +58,14 @@ def test_row_count_an_unchanged_rerun_is_not_a_new_version(findings):
     for label in ("good", "again"):
         passed, metadata = findings[label]
         assert passed and metadata["rows"] == 200, label
-        assert metadata["finding"].startswith("200 rows, the only version so far"), label
+        assert metadata["row_count"].startswith("200 rows, the only version so far"), label
 
 
 def test_row_count_sums_slices_and_fails_against_the_previous_different_version(findings):
     passed, metadata = findings["shrunk"]
     assert not passed
     assert (metadata["rows"], metadata["previous_rows"]) == (120, 200)
-    assert metadata["finding"] == "120 rows, previous version 200 (-40.0%)"
+    assert metadata["row_count"] == "120 rows, previous version 200 (-40.0%)"
 
 
 def test_row_count_an_unchanged_rerun_keeps_comparing_with_the_version_before(findings):

@@ -55,20 +55,27 @@ def test_definitions_assets_carry_code_version_description_and_table(graph):
         assert {"polars", "duckdb"} <= set(node.kinds)
 
 
+def rules_of(graph, asset: str) -> str:
+    """The description of an asset's one table check: the rules it evaluates."""
+    [key] = [k for k in graph.asset_check_keys if k.asset_key.to_user_string() == asset]
+    assert key.name == "table_integrity"
+    return graph.get(key).description
+
+
 def test_definitions_source_checks_exist(graph):
-    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
-    assert ("gene_universe", "unique_hgnc_id") in checks
-    assert ("hgnc", "not_null_hgnc_id") in checks
-    assert ("exac_pli", "row_count") in checks
+    assert "No two rows share hgnc_id." in rules_of(graph, "gene_universe")
+    assert "No row has a NULL hgnc_id." in rules_of(graph, "hgnc")
+    assert "Row count (summed over partitions)" in rules_of(graph, "exac_pli")
 
 
 @pytest.mark.parametrize("asset", ["constraint_evidence", "expression_evidence", "localization_evidence",
                                    "annotation_evidence", "sensory_expression_evidence", "cilia_proximity_evidence",
                                    "cilia_association_evidence", "gene_scores", "candidates"])
 def test_definitions_every_stage_checks_one_row_per_gene(graph, asset):
-    checks = {k.name for k in graph.asset_check_keys if k.asset_key.to_user_string() == asset}
-    assert {"unique_hgnc_id", "not_null_hgnc_id", "row_count"} <= checks
-    assert any(name.startswith("range_") and "_score" in name for name in checks), checks
+    rules = rules_of(graph, asset)
+    assert "No two rows share hgnc_id." in rules and "No row has a NULL hgnc_id." in rules, rules
+    assert "Row count (summed over partitions)" in rules, rules
+    assert "_score" in rules.split("Every non-NULL ", 1)[1], rules
 
 
 def test_definitions_checks_are_executable_on_their_own(graph):

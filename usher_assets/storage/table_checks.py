@@ -1,7 +1,9 @@
 """Table checks on stored tables: unique and non-null keys, values in range, row counts near the previous version.
 
-`check_definitions` turns them into Dagster asset checks; the evaluation here reads only the store, and a
-reused table's unique/not-null/range outcomes are read back by content hash instead of scanned again.
+`check_definitions` turns a table's rules into one Dagster asset check, `table_integrity`, whose result lists
+each rule's finding: every check result is events a rerun writes too, so one per table keeps a fully reused
+run near Dagster's own floor. The evaluation reads only the store, and a reused table's unique/not-null/range
+outcomes are read back by content hash instead of scanned again.
 """
 
 import hashlib
@@ -16,6 +18,8 @@ from usher_assets.storage.store import PipelineStore
 
 # A new release may grow or shrink a table, but not by this much without someone looking.
 ROW_COUNT_TOLERANCE = 0.25
+# The one Dagster asset check of each checked table.
+TABLE_CHECK_NAME = "table_integrity"
 
 
 @dataclass(frozen=True)
@@ -50,41 +54,43 @@ def id_checks(*columns: str) -> tuple[TableCheck, ...]:
 
 
 def range_checks(*columns: str, bounds: tuple[float, float] = (0.0, 1.0)) -> tuple[TableCheck, ...]:
-    """One `range` check over these columns (scores, percentiles): one scan and one check result per table,
-    since each result is an event a rerun writes too."""
+    """One `range` rule over these columns (scores, percentiles): one scan per table."""
     return (TableCheck("range", tuple(columns), bounds),) if columns else ()
 
 
-def run_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tuple[bool, str, dict]:
-    """(passed, finding, metadata) for one check, remembered per table content.
+def run_checks(store: PipelineStore, ref: TableRef, checks) -> dict[str, tuple[bool, str, dict]]:
+    """name -> (passed, finding, metadata) for each rule, remembered per table content.
 
-    Unique/not-null outcomes depend only on the content, so a reused table's are read back instead
-    of scanning it again; the row-count check compares versions and is always evaluated.
+    Unique/not-null/range outcomes depend only on the content, so a reused table's are read back (two
+    queries for the table, whatever its rules) instead of scanned again; the row-count rule compares
+    versions and is always evaluated.
     """
-    if check.kind == "row_count":
-        return evaluate_check(store, ref, check)
-    content = table_content(store, ref, check)
-    known = store.execute_query(
-        "SELECT passed, finding, metadata FROM main._check_results WHERE schema_name = ? AND table_name = ? "
-        "AND check_name = ? AND content_hash = ?", [ref.schema, ref.table, check.name, content])
-    if known.height:
-        passed, finding, metadata = known.row(0)
-        return passed, finding, json.loads(metadata)
-    passed, finding, metadata = evaluate_check(store, ref, check)
-    with store.transaction() as con:
-        con.execute("DELETE FROM main._check_results WHERE schema_name = ? AND table_name = ? AND check_name = ?",
-                    [ref.schema, ref.table, check.name])
-        con.execute("INSERT INTO main._check_results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [ref.schema, ref.table, check.name, content, passed, finding, json.dumps(metadata)])
-    return passed, finding, metadata
-
-
-def table_content(store: PipelineStore, ref: TableRef, check: TableCheck) -> str:
-    """What a content-only outcome depends on: every slice's content hash, and the check's own settings."""
     slices = store.execute_query(
         "SELECT partition_key, content_hash FROM main._checkpoints WHERE schema_name = ? AND table_name = ? "
-        "ORDER BY partition_key", [ref.schema, ref.table])
-    return hashlib.sha256(json.dumps([slices.rows(), repr(check)]).encode()).hexdigest()
+        "ORDER BY partition_key", [ref.schema, ref.table]).rows()
+    # What a content-only outcome depends on: every slice's content hash, and the rule's own settings.
+    content = {check.name: hashlib.sha256(json.dumps([slices, repr(check)]).encode()).hexdigest() for check in checks}
+    known = {name: (passed, finding, json.loads(metadata)) for name, passed, finding, metadata, remembered in
+             store.execute_query(
+                 "SELECT check_name, passed, finding, metadata, content_hash FROM main._check_results "
+                 "WHERE schema_name = ? AND table_name = ?", [ref.schema, ref.table]).rows()
+             if content.get(name) == remembered}
+    outcomes = {}
+    for check in checks:
+        if check.kind == "row_count":
+            outcomes[check.name] = evaluate_check(store, ref, check)
+            continue
+        if check.name in known:
+            outcomes[check.name] = known[check.name]
+            continue
+        passed, finding, metadata = outcomes[check.name] = evaluate_check(store, ref, check)
+        with store.transaction() as con:
+            con.execute("DELETE FROM main._check_results WHERE schema_name = ? AND table_name = ? AND check_name = ?",
+                        [ref.schema, ref.table, check.name])
+            con.execute("INSERT INTO main._check_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [ref.schema, ref.table, check.name, content[check.name], passed, finding,
+                         json.dumps(metadata)])
+    return outcomes
 
 
 def evaluate_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tuple[bool, str, dict]:
@@ -144,10 +150,22 @@ def row_count_check(store: PipelineStore, ref: TableRef) -> tuple[bool, str, dic
         {"rows": current, "previous_rows": previous}
 
 
-def check_results(store: PipelineStore, ref: TableRef, checks, key: dg.AssetKey):
-    """The AssetCheckResults of `checks` against what is stored now."""
+def rules_description(checks) -> str:
+    """The asset check's description: each of its rules."""
+    return " ".join(check.description for check in checks)
+
+
+def table_check_result(store: PipelineStore, ref: TableRef, checks, key: dg.AssetKey) -> dg.AssetCheckResult:
+    """The table's one AssetCheckResult: passed when every rule holds; each rule's finding in the metadata
+    (`unique_hgnc_id`: "unique"), its figures beside it (`row_count/rows`), the failed rules named."""
     with store.session():
-        for check in checks:
-            passed, finding, metadata = run_check(store, ref, check)
-            yield dg.AssetCheckResult(asset_key=key, check_name=check.name, passed=passed,
-                                      metadata={"finding": finding, **metadata})
+        outcomes = run_checks(store, ref, checks)
+    failed = [name for name, (passed, _finding, _figures) in outcomes.items() if not passed]
+    metadata: dict = {"failed_rules": ", ".join(failed) or "none"}
+    for name, (_passed, finding, figures) in outcomes.items():
+        metadata[name] = finding
+        metadata.update({f"{name}/{field}": value for field, value in figures.items()})
+    summary = (f"{len(failed)} of {len(outcomes)} rules failed: {', '.join(failed)}" if failed
+               else f"all {len(outcomes)} rules hold")
+    return dg.AssetCheckResult(asset_key=key, check_name=TABLE_CHECK_NAME, passed=not failed,
+                               description=summary, metadata=metadata)
