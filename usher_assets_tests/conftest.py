@@ -1,5 +1,6 @@
 """Shared fixtures: a store and a pipeline config whose storage lives under tmp_path, and one golden build."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -86,12 +87,28 @@ def golden_build(tmp_path_factory) -> Path:
     """One clean build of the whole pipeline on the bundled data, through the real CLI.
 
     Tests that need a built pipeline clone it (clone_build) instead of computing it again: the
-    fingerprints hold file contents, not paths, so a clone reuses every checkpoint.
+    fingerprints hold file contents, not paths, so a clone reuses every checkpoint. Under pytest-xdist
+    the workers of one run share a single build: the first to ask makes it while the others wait on a lock.
     """
-    directory = tmp_path_factory.mktemp("golden")
+    run_uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run_uid is None:
+        directory = tmp_path_factory.mktemp("golden")
+        _build_golden(directory)
+        return directory
+    directory = tmp_path_factory.getbasetemp().parent / f"golden-{run_uid}"
+    directory.mkdir(exist_ok=True)
+    built = directory / "built"
+    with open(directory / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
+        if not built.exists():
+            _build_golden(directory)
+            built.touch()
+    return directory
+
+
+def _build_golden(directory: Path) -> None:
     result = materialize_everything(build_env(directory, write_config(directory)))
     assert result.returncode == 0, result.stderr[-4000:]
-    return directory
 
 
 def clone_build(golden: Path, directory: Path) -> None:
