@@ -94,7 +94,7 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
         universe, ciliaminer = inputs.pop("gene_universe"), inputs.pop("ciliaminer")
         return _scores(universe, ciliaminer, pipeline, inputs)
 
-    @pipeline_asset(group="scoring", code_version="2", config_sections=("scoring",),
+    @pipeline_asset(group="scoring", code_version="3", config_sections=("scoring",),
                     columns=describe_table("ranking_validation"),
                     checks=(*id_checks("query_symbol"), TableCheck("not_null", (RANK,)),
                             *range_checks("percentile", bounds=(0.0, 100.0))))
@@ -117,7 +117,7 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
         return known, metadata
 
     # Not the storage section: where the exports go is checked by `outputs` (a missing file reruns it).
-    @pipeline_asset(group="report", code_version="4", config_sections=("scoring",),
+    @pipeline_asset(group="report", code_version="5", config_sections=("scoring",),
                     kinds=("polars", "duckdb", "html"), outputs=exported_files, columns=describe_table("candidates"),
                     checks=(*RANKING_CHECKS, *range_checks(*SCORES)))
     def candidates(gene_scores, gene_universe, ciliaminer, pipeline):
