@@ -283,6 +283,7 @@ def test_validate_ranking_bundled_is_json_safe_and_reports_the_method(bundled_va
     assert check["positives"] > 500 and 0.5 < check["out_of_fold_auroc"] <= 1.0
     assert "never on CiliaMiner" in check["criterion"]
     assert [v["view"] for v in check["views"]] == ["cilia model: all GO cilia genes", "cilia model: less-studied half",
+                                                   "cilia model: electronic-only GO cilia genes",
                                                    "ranking, annotation hidden: all GO cilia genes"]
     assert isinstance(plain["strict_discovery"]["methods"][0]["enrichment"], float)
 
@@ -317,8 +318,10 @@ def test_selection_figures_use_go_labels_only_and_leave_out_judged_genes():
         "cilia_model_percentile": [1.0 - i / (4 * n) if p else i / (2 * n) for i, p in enumerate(positive)],
         "hair_cell_evidence": [None] * n, "go_sensory_evidence": [1.0 if i == 1 else 0.0 for i in range(n)],
         "go_context_term_count": list(range(n)),
+        # Electronic-only cilia evidence (IEA weight 0.4) for positives 10 and 20; curated for the rest.
+        "go_cilia_evidence": [0.4 if i in (10, 20) else (1.0 if p else 0.0) for i, p in enumerate(positive)],
     }, schema_overrides={"hair_cell_evidence": pl.Float64})
     figures = selection_figures(frame, {"HGNC:0", "HGNC:1"}, CombinationConfig())
-    assert figures["n_labels"].to_list() == [9, 5, 9]  # HGNC:0 judged; less-studied: counts 10..50
-    assert figures["n_subset_genes"].to_list() == [98, 94, 98]
+    assert figures["n_labels"].to_list() == [9, 5, 2, 9]  # HGNC:0 judged; less-studied: counts 10..50
+    assert figures["n_subset_genes"].to_list() == [98, 94, 91, 98]
     assert figures["auroc"][0] == 1.0  # every positive above every negative

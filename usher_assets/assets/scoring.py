@@ -19,7 +19,7 @@ LAYER_ASSETS = {
 }
 # The discovery view and its baselines, the model's label and the ranking's annotation parts need these.
 EXTRA_LAYER_COLUMNS = ("go_cilium_annotated", "cilia_annotated", "cilia_signal", "go_sensory_evidence",
-                       "go_term_count", "go_context_terms", "context_gene_groups")
+                       "go_term_count", "go_cilia_evidence", "go_context_terms", "context_gene_groups")
 
 
 def join_layers(universe: pl.DataFrame, layers: dict[str, pl.DataFrame]) -> pl.DataFrame:
