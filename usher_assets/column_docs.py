@@ -46,6 +46,11 @@ COLUMNS = IDS | {
     # annotation_evidence
     "cilia_gene_groups": "HGNC gene groups of cilia machinery the gene belongs to (IFT, BBSome, dynein arms, ...).",
     "go_term_count": "Number of GO terms annotated to the gene (annotation depth).",
+    "context_gene_groups": "HGNC gene groups of the gene that are neither cilia machinery nor disease-named "
+                           "(the cilia model's gene-family input).",
+    "go_context_terms": "GO terms of the gene outside every cilia root subtree, disease-named terms and ND left out "
+                        "(the cilia model's GO-context input).",
+    "go_context_term_count": "Number of go_context_terms: study depth without the cilia terms the model's label uses.",
     "go_cilia_term_count": "Number of those GO terms at or below a cilia term (graph-propagated).",
     "go_cilia_evidence": "GO cilia evidence strength from the annotations' evidence codes, in [0, 1].",
     "go_cilium_annotated": "True when any GO annotation is at or below cilium (GO:0005929) or its assembly.",
@@ -87,7 +92,8 @@ COLUMNS = IDS | {
     **{f"cilia_model_without_{layer}": f"Cilia model percentile with the {layer.replace('_', ' ')} features left out "
        "(layer sensitivity), in [0, 1]." for layer in ("constraint", "expression", "localization",
                                                        "sensory_expression", "cilia_proximity",
-                                                       "cilia_association", "conservation")},
+                                                       "cilia_association", "conservation", "go_context",
+                                                       "gene_family")},
     "tier": "Candidate tier from ranking-score cuts (scoring.tiers).",
     "thin_evidence": "True when the gene has at most scoring.tiers.thin_evidence layers: flagged, not demoted.",
     # ranking_validation
@@ -109,7 +115,8 @@ def describe(*names: str) -> dict[str, str]:
 TABLE_COLUMNS = {
     "annotation_evidence": ("hgnc_id", "gene_symbol", "ensembl_gene_id", "cilia_gene_groups", "go_term_count",
         "go_cilia_term_count", "go_cilia_evidence", "go_cilium_annotated", "go_sensory_evidence", "go_depth_rank",
-        "cilia_signal", "annotation_score", "cilia_annotated", "chromosome"),
+        "cilia_signal", "annotation_score", "cilia_annotated", "chromosome", "context_gene_groups", "go_context_terms",
+        "go_context_term_count"),
     "cilia_association_evidence": ("hgnc_id", "network_partners", "network_cilia_partners",
         "network_cilia_fraction", "coexpression_cilia", "cilia_association_score", "chromosome"),
     "cilia_proximity_evidence": ("hgnc_id", "proteome_tier", "proteome_spectral_counts", "bioid_max_saint",
@@ -135,8 +142,10 @@ TABLE_COLUMNS = {
         "gnomad_pli", "gnomad_loeuf", "constraint_score", "te_hpa_ciliated_tpm_max", "te_hpa_ciliated_log2fc",
         "te_hpa_enrichment_rank", "te_gtex_ciliated_tpm_max", "te_gtex_ciliated_log2fc", "te_gtex_enrichment_rank",
         "gtex_v8_ciliated_tpm_max", "gtex_v8_ciliated_log2fc", "gtex_v8_enrichment_rank", "hpa_ihc_ciliated_level",
-        "expression_score", "localization_score", "go_term_count", "go_cilium_annotated", "go_sensory_evidence",
-        "cilia_signal", "annotation_score", "cilia_annotated", "hair_cell_log2fc", "hair_cell_groups_enriched",
+        "expression_score", "localization_score", "go_term_count", "go_cilia_evidence", "go_cilium_annotated",
+        "go_sensory_evidence", "cilia_signal", "annotation_score", "cilia_annotated", "go_context_term_count",
+        "hair_cell_log2fc",
+        "hair_cell_groups_enriched",
         "hair_cell_groups_measured", "ciliated_logfc", "sensory_expression_score", "proteome_tier",
         "proteome_spectral_counts", "bioid_max_saint", "bioid_bait_count", "screen_hit", "tap_ms_partners",
         "cilia_proximity_score", "network_partners", "network_cilia_partners", "network_cilia_fraction",
@@ -144,7 +153,8 @@ TABLE_COLUMNS = {
         "cilia_model_percentile", "cilia_model_without_constraint", "cilia_model_without_expression",
         "cilia_model_without_localization", "cilia_model_without_sensory_expression",
         "cilia_model_without_cilia_proximity", "cilia_model_without_cilia_association",
-        "cilia_model_without_conservation", "tier", "thin_evidence"),
+        "cilia_model_without_conservation", "cilia_model_without_go_context", "cilia_model_without_gene_family",
+        "tier", "thin_evidence"),
     "ranking_validation": ("query_symbol", "hgnc_id", "group", "gene_symbol", "rank", "percentile"),
 }
 

@@ -92,14 +92,16 @@ class ModelConfig(_Frozen):
     max_iter: int = Field(100, ge=1, description="Boosting rounds (gradient_boosting).")
     learning_rate: float = Field(0.05, gt=0, description="Boosting learning rate (gradient_boosting).")
     max_leaf_nodes: int = Field(15, ge=2, description="Leaves per tree (gradient_boosting).")
+    association_prior: float = Field(5.0, gt=0, description="Pseudo-count (genes) that shrinks a GO term's or gene "
+                                     "group's cilia rate toward the base rate, for the set features.")
 
 
 class CombinationConfig(_Frozen):
     """Weights of the ranking score; each part is evidence a gene earns (missing counts as none)."""
 
-    cilia_model: float = Field(0.40, ge=0, description="Out-of-fold cilia-model percentile.")
+    cilia_model: float = Field(0.65, ge=0, description="Out-of-fold cilia-model percentile.")
     cilia_annotation: float = Field(0.25, ge=0, description="Annotation layer's cilia signal (GO terms, gene groups).")
-    usher_sensory: float = Field(0.35, ge=0, description="Hair-cell enrichment and GO hearing/vision function.")
+    usher_sensory: float = Field(0.10, ge=0, description="Hair-cell enrichment and GO hearing/vision function.")
 
     @model_validator(mode="after")
     def _sums_to_one(self):

@@ -123,7 +123,7 @@ def test_missing_evidence_earns_nothing_rather_than_being_re_weighted_away():
 def test_top_evidence_names_the_strongest_parts_and_the_model_layer_behind_them():
     frame = parts_frame()
     frame = frame.with_columns(hair_cell_evidence(frame))
-    words = top_evidence(frame, CombinationConfig()).to_list()
+    words = top_evidence(frame, CombinationConfig(cilia_model=0.4, cilia_annotation=0.25, usher_sensory=0.35)).to_list()
     assert words[0] == "cilia model (most from cilia_proximity)"
     assert words[2] == "hair-cell enrichment; cilia model (most from cilia_proximity)"
     assert words[3].startswith("GO hearing/vision function; GO/HGNC cilia annotation")

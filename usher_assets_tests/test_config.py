@@ -107,7 +107,7 @@ def test_config_hash_changes_with_content(tmp_path, change):
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("model.seed", 1), ("model.kind", "logistic"), ("combination.cilia_model", 0.45),
+    ("model.seed", 1), ("model.kind", "logistic"), ("model.association_prior", 20.0), ("combination.cilia_model", 0.45),
     ("tiers.thin_evidence", 3), ("bootstrap_samples", 500)])
 def test_model_and_combination_settings_are_in_the_scoring_fingerprint(tmp_path, field, value):
     raw = _default_raw()

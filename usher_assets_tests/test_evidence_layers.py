@@ -397,6 +397,16 @@ def test_annotation_layer_cilia_annotated_is_every_cilia_signal(annotated):
     assert by_symbol(annotated, "cilia_signal")["IFTGROUP"] == pytest.approx(0.8)
 
 
+def test_annotation_layer_context_leaves_out_the_label_and_the_validation_genes(annotated):
+    # EXPT's nuclear term is context, its ciliary-base term is the label; BBSONLY's BBSome term is disease-named.
+    terms = by_symbol(annotated, "go_context_terms")
+    assert terms["EXPT"] == ["GO:0005634"] and terms["NUCLEAR"] == ["GO:0005634"]
+    assert terms["ELEC"] == [] and terms["BBSONLY"] == [] and terms["NOTHING"] == []
+    assert by_symbol(annotated, "go_context_term_count")["EXPT"] == 1
+    groups = by_symbol(annotated, "context_gene_groups")
+    assert groups["IFTGROUP"] == [] and groups["BBSGROUP"] == []  # cilia machinery; disease-named
+
+
 def test_annotation_layer_go_sensory_evidence_from_hearing_and_vision_terms():
     universe = make_universe([{"symbol": "HEARS"}, {"symbol": "SEES"}, {"symbol": "SMELLS"}])
     terms = pl.concat([GO_TERMS, pl.DataFrame({

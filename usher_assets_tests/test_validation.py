@@ -269,17 +269,22 @@ def test_validate_ranking_bundled_strict_discovery_subset(bundled_validation):
     assert (table["enrichment"] <= table["enrichment_high"]).all()
     expected = "The ranking beats" if strict["beats_every_baseline"] else "The ranking does NOT"
     assert strict["verdict"].startswith(expected)
-    # Each weighted layer, then the model-only conservation feature (mouse orthologs), has its row.
+    # Each weighted layer, then the model-only features (mouse orthologs, GO context, gene family), has its row.
     assert validation["leave_one_layer_out"]["left_out"].to_list() == ["(none)", "constraint", "localization",
-                                                                        "annotation", "conservation"]
+                                                                        "annotation", "conservation", "go_context",
+                                                                        "gene_family"]
 
 
 def test_validate_ranking_bundled_is_json_safe_and_reports_the_method(bundled_validation):
     _, validation = bundled_validation
     plain = json.loads(json.dumps(validation_metadata(validation)))
-    assert plain["method"]["combination"] == {"cilia_model": 0.4, "cilia_annotation": 0.25, "usher_sensory": 0.35}
+    assert plain["method"]["combination"] == {"cilia_model": 0.65, "cilia_annotation": 0.25, "usher_sensory": 0.10}
     check = plain["method"]["cilia_model_check"]
     assert check["positives"] > 500 and 0.5 < check["out_of_fold_auroc"] <= 1.0
+    assert "never on CiliaMiner" in check["criterion"]
+    assert [v["view"] for v in check["views"]] == ["cilia model: all GO cilia genes", "cilia model: less-studied half",
+                                                   "cilia model: electronic-only GO cilia genes",
+                                                   "ranking, annotation hidden: all GO cilia genes"]
     assert isinstance(plain["strict_discovery"]["methods"][0]["enrichment"], float)
 
 
@@ -299,3 +304,24 @@ def test_score_genes_bundled_tiers_follow_the_rank(bundled_scores):
     tiers = [order[t] for t in scores["tier"]]
     assert tiers == sorted(tiers)
     assert scores["ranking_score"].is_sorted(descending=True)
+
+
+def test_selection_figures_use_go_labels_only_and_leave_out_judged_genes():
+    from usher_assets.config import CombinationConfig
+    from usher_assets.scoring.model_selection import selection_figures
+
+    n = 100
+    positive = [i % 10 == 0 for i in range(n)]
+    frame = pl.DataFrame({
+        "hgnc_id": [f"HGNC:{i}" for i in range(n)], "gene_symbol": [f"G{i:03d}" for i in range(n)],
+        "cilia_annotated": positive,
+        "cilia_model_percentile": [1.0 - i / (4 * n) if p else i / (2 * n) for i, p in enumerate(positive)],
+        "hair_cell_evidence": [None] * n, "go_sensory_evidence": [1.0 if i == 1 else 0.0 for i in range(n)],
+        "go_context_term_count": list(range(n)),
+        # Electronic-only cilia evidence (IEA weight 0.4) for positives 10 and 20; curated for the rest.
+        "go_cilia_evidence": [0.4 if i in (10, 20) else (1.0 if p else 0.0) for i, p in enumerate(positive)],
+    }, schema_overrides={"hair_cell_evidence": pl.Float64})
+    figures = selection_figures(frame, {"HGNC:0", "HGNC:1"}, CombinationConfig())
+    assert figures["n_labels"].to_list() == [9, 5, 2, 9]  # HGNC:0 judged; less-studied: counts 10..50
+    assert figures["n_subset_genes"].to_list() == [98, 94, 91, 98]
+    assert figures["auroc"][0] == 1.0  # every positive above every negative

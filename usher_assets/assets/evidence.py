@@ -12,6 +12,7 @@ from usher_assets.schemas import CHROMOSOME, HGNC_ID
 from usher_assets.storage.table_checks import id_checks, range_checks
 
 EVIDENCE = {"group": "evidence", "partitioned": True}
+CONTEXT_COLUMNS = ("context_gene_groups", "go_context_terms", "go_context_term_count")
 
 
 def layer(name: str, *unit_columns: str, extra_checks: tuple = ()) -> dict:
@@ -71,14 +72,16 @@ def localization_evidence(gene_universe, hpa_subcellular):
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@pipeline_asset(code_version="1", **layer("annotation_evidence", "go_depth_rank", "cilia_signal"))
+@pipeline_asset(code_version="2", **layer("annotation_evidence", "go_depth_rank", "cilia_signal"))
 def annotation_evidence(gene_universe, go_annotations, go_terms, go_parents):
     """One row per gene: Gene Ontology cilia annotation (graph-propagated), cilia gene groups, annotation depth."""
     from usher_assets.evidence.annotation import annotation_layer
 
     mapping: dict = {}
     layer = annotation_layer(gene_universe, go_annotations, go_terms, go_parents, mapping_log=mapping)
-    return _by_chromosome(layer, gene_universe, mapping)
+    frame, metadata = _by_chromosome(layer, gene_universe, mapping)
+    # The cilia model's inputs came in version 2: after chromosome, as the store appends new columns.
+    return frame.select(pl.exclude(*CONTEXT_COLUMNS), *CONTEXT_COLUMNS), metadata
 
 
 @pipeline_asset(code_version="1", **layer("sensory_expression_evidence"))

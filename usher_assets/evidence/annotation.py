@@ -3,9 +3,11 @@
 import polars as pl
 
 from usher_assets.evidence.go_graph import (
+    CILIA_ROOT_TERMS,
     CILIUM_ROOT,
     cilia_scoring_terms,
     descendant_terms,
+    disease_named_terms,
     sensory_function_terms,
 )
 from usher_assets.evidence.layer_tools import (
@@ -22,6 +24,10 @@ GO_CILIUM_ANNOTATED = "go_cilium_annotated"
 CILIA_ANNOTATED = "cilia_annotated"
 CILIA_SIGNAL = "cilia_signal"
 GO_SENSORY_EVIDENCE = "go_sensory_evidence"
+# The cilia model's guilt-by-association inputs: what GO and HGNC say about a gene outside cilia.
+GO_CONTEXT_TERMS = "go_context_terms"
+GO_CONTEXT_TERM_COUNT = "go_context_term_count"
+CONTEXT_GENE_GROUPS = "context_gene_groups"
 
 # Weight of a GO annotation by how it was made: experiments first, then reviewed
 # inference (phylogeny, similarity), then author/curator statements, then electronic.
@@ -73,7 +79,21 @@ def _cilia_gene_groups(universe: pl.DataFrame) -> pl.DataFrame:
         .list.filter(group.str.contains(CILIA_GENE_GROUP_PATTERN)
                      & ~group.str.contains(DISEASE_GROUP_PATTERN))
         .alias("cilia_gene_groups"),
+        # Neither cilia machinery (that is the label) nor disease-named (that restates validation genes).
+        pl.col(GENE_GROUPS)
+        .list.filter(~group.str.contains(CILIA_GENE_GROUP_PATTERN) & ~group.str.contains(DISEASE_GROUP_PATTERN))
+        .list.sort().alias(CONTEXT_GENE_GROUPS),
     )
+
+
+def _go_context(go: pl.DataFrame, go_terms: pl.DataFrame, go_parents: pl.DataFrame) -> pl.DataFrame:
+    """Per gene, its GO terms outside every cilia root subtree, disease-named and ND annotations left out.
+
+    A strict-discovery gene has no cilia term by definition, so these are what GO can still say about it.
+    """
+    excluded = descendant_terms(go_parents, list(CILIA_ROOT_TERMS)) | disease_named_terms(go_terms)
+    context = go.filter(~pl.col("go_id").is_in(excluded) & (pl.col("evidence") != "ND"))
+    return context.group_by(HGNC_ID).agg(pl.col("go_id").unique().sort().alias(GO_CONTEXT_TERMS))
 
 
 def annotation_layer(
@@ -95,7 +115,9 @@ def annotation_layer(
     true for a gene with any cilia signal here: that subtree, any scored cilia term (ND evidence
     included) or a cilia gene group. ``cilia_signal`` is the signal without depth (0 for an
     annotated gene with no cilia term); ``go_sensory_evidence`` the best evidence weight of a
-    hearing or vision term (SENSORY_ROOT_TERMS), 0 for none.
+    hearing or vision term (SENSORY_ROOT_TERMS), 0 for none. ``go_context_terms`` (and its length
+    ``go_context_term_count``, study depth without the label's terms) and ``context_gene_groups`` are the
+    gene's non-cilia, non-disease GO terms and HGNC gene groups: the cilia model's association inputs.
     """
     go = map_source_to_universe(
         go_annotations, universe, source="go_annotations", mapping_log=mapping_log,
@@ -108,6 +130,7 @@ def annotation_layer(
     per_gene = (
         _cilia_gene_groups(universe)
         .join(per_gene, on=HGNC_ID, how="left")
+        .join(_go_context(go, go_terms, go_parents), on=HGNC_ID, how="left")
         .with_columns(percentile_rank("go_term_count").alias("go_depth_rank"))
         .with_columns(
             pl.col(GO_CILIUM_ANNOTATED).fill_null(False),
@@ -123,6 +146,8 @@ def annotation_layer(
              + DEPTH_SHARE * pl.col("go_depth_rank").fill_null(0.0)).alias(ANNOTATION_SCORE),
             (pl.col(GO_CILIUM_ANNOTATED) | (pl.col("go_cilia_term_count").fill_null(0) > 0)
              | (pl.col("cilia_gene_groups").list.len() > 0)).alias(CILIA_ANNOTATED),
+            pl.col(GO_CONTEXT_TERMS).fill_null([]),
+            pl.col(GO_CONTEXT_TERMS).list.len().fill_null(0).cast(pl.Int64).alias(GO_CONTEXT_TERM_COUNT),
         )
     )
     return attach_to_universe(universe, per_gene)

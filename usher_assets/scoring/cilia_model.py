@@ -4,6 +4,9 @@ Positives are the genes the annotation layer calls ciliary; the validation genes
 CiliaMiner) are left out of training altogether, neither positive nor negative. No annotation
 column is a feature: the cilia signal is the label, and GO term counts measure how studied a gene
 is. Each gene is scored by the one model whose training folds did not hold it.
+
+How the features were chosen (docs/cilia_model.md): only on the training labels, by out-of-fold
+recovery of held-out GO cilia genes among the unannotated genes; never on CiliaMiner or the Usher genes.
 """
 
 import hashlib
@@ -12,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from usher_assets.schemas import HGNC_ID
+from usher_assets.scoring.set_encoding import SET_FEATURES, fold_features, incidence
 
 # Feature columns by the layer that makes them; the annotation layer is absent on purpose.
 MODEL_FEATURES = {
@@ -30,9 +34,14 @@ MODEL_FEATURES = {
     # Conservation, the one phylogenetic signal the bundled data give: HGNC's mouse orthologs (MGI).
     # Cilia are ancient; young primate- or testis-specific families often have none, or many.
     "conservation": ["mouse_orthologs"],
+    # What GO says about a gene outside cilia: study depth here, and (SET_FEATURES) the cilia rate of its
+    # other terms, counted inside the folds. Not the label: every cilia-subtree term is left out.
+    "go_context": ["go_context_term_count"],
+    # HGNC gene families (not cilia machinery, not disease-named): SET_FEATURES only.
+    "gene_family": [],
 }
 # Feature groups that feed only the model, not the weighted composite.
-MODEL_ONLY_LAYERS = ("conservation",)
+MODEL_ONLY_LAYERS = ("conservation", "go_context", "gene_family")
 CILIA_LABEL = "cilia_annotated"
 
 
@@ -43,6 +52,18 @@ def feature_columns(frame: pl.DataFrame, without: str | None = None) -> list[str
     """
     return [c for layer, columns in MODEL_FEATURES.items() if layer != without for c in columns
             if c in frame.columns and frame[c].null_count() < frame.height]
+
+
+def set_columns(frame: pl.DataFrame, without: str | None = None) -> list[str]:
+    """The list columns encoded inside the folds (SET_FEATURES) present in ``frame``, less layer ``without``."""
+    return [column for layer, column in SET_FEATURES.items() if layer != without and column in frame.columns]
+
+
+def present_layers(frame: pl.DataFrame) -> list[str]:
+    """The feature layers that give the model any feature in ``frame``."""
+    static, sets = set(feature_columns(frame)), set(set_columns(frame))
+    return [layer for layer, columns in MODEL_FEATURES.items()
+            if set(columns) & static or SET_FEATURES.get(layer) in sets]
 
 
 def fold_of(hgnc_ids: pl.Series, folds: int, seed: int) -> np.ndarray:
@@ -84,17 +105,20 @@ def out_of_fold_scores(frame: pl.DataFrame, exclude_hgnc_ids: set[str], config,
     """P(cilia) for every row of ``frame``, each from the model trained on the other folds.
 
     ``frame`` has hgnc_id, ``cilia_annotated`` (the label) and the feature columns;
-    ``exclude_hgnc_ids`` never enter training. Rounded to 1e-9 so a rerun is byte-identical.
+    ``exclude_hgnc_ids`` never enter training, nor the cilia rates of the SET_FEATURES list columns,
+    which each fold recomputes from its own training genes. Rounded to 1e-9 so a rerun is byte-identical.
     """
     from threadpoolctl import threadpool_limits
 
-    columns = feature_columns(frame, without)
-    if not columns:
+    columns, sets = feature_columns(frame, without), set_columns(frame, without)
+    if not columns and not sets:
         raise ValueError(f"cilia model: no feature column present; expected some of {MODEL_FEATURES}")
-    values = _prepare(_matrix(frame, columns), config.kind)
+    values = _matrix(frame, columns)
+    matrices = [incidence(frame[column]) for column in sets]
     label = frame[CILIA_LABEL].fill_null(False).to_numpy()
     trainable = ~frame[HGNC_ID].is_in(list(exclude_hgnc_ids)).to_numpy()
     fold = fold_of(frame[HGNC_ID], config.folds, config.seed)
+    inner = fold_of(frame[HGNC_ID], config.folds, config.seed + 1)
     scores = np.zeros(frame.height)
     # One thread: a fixed summation order, so the same inputs give the same trees on any machine.
     with threadpool_limits(limits=1):
@@ -102,8 +126,10 @@ def out_of_fold_scores(frame: pl.DataFrame, exclude_hgnc_ids: set[str], config,
             train = trainable & (fold != k)
             if label[train].all() or not label[train].any():
                 raise ValueError(f"cilia model: fold {k} has only one class among {train.sum()} training genes")
-            model = _model(config).fit(values[train], label[train])
-            scores[fold == k] = model.predict_proba(values[fold == k])[:, 1]
+            fit_sets, score_sets = fold_features(matrices, label, train, inner, config.association_prior)
+            model = _model(config).fit(_prepare(np.hstack([values, fit_sets]), config.kind)[train], label[train])
+            scored = fold == k
+            scores[scored] = model.predict_proba(_prepare(np.hstack([values, score_sets]), config.kind)[scored])[:, 1]
     return np.round(scores, 9)
 
 

@@ -3,7 +3,7 @@
 import polars as pl
 
 from usher_assets.schemas import COMPOSITE_SCORE, RANK
-from usher_assets.scoring.cilia_model import MODEL_FEATURES, feature_columns, out_of_fold_scores, percentile_of
+from usher_assets.scoring.cilia_model import out_of_fold_scores, percentile_of, present_layers, set_columns
 from usher_assets.scoring.combination import (
     CILIA_MODEL,
     RANKING_SCORE,
@@ -21,9 +21,8 @@ WEIGHTED_RANK = "weighted_rank"
 def cilia_model_columns(layers: pl.DataFrame, exclude: set[str], model_config) -> pl.DataFrame:
     """Add the model percentile, and one percentile per feature layer with that layer's features left out."""
     columns = {CILIA_MODEL: percentile_of(out_of_fold_scores(layers, exclude, model_config))}
-    present = feature_columns(layers)
-    for layer in (name for name, columns in MODEL_FEATURES.items()
-                  if set(columns) & set(present) and feature_columns(layers, without=name)):
+    present = present_layers(layers)
+    for layer in (name for name in present if len(present) > 1):
         # Retraining without a layer gives its leave-one-out row and each gene's strongest layer.
         columns[without_column(layer)] = percentile_of(out_of_fold_scores(layers, exclude, model_config, without=layer))
     return layers.with_columns(pl.Series(name, values, dtype=pl.Float64) for name, values in columns.items())
@@ -43,5 +42,7 @@ def score_genes(layers: pl.DataFrame, weights: dict[str, float], scoring, exclud
     tiered = assign_tiers(scored, tiers.high, tiers.medium, score=RANKING_SCORE)
     tiered = flag_thin_evidence(tiered, tiers.thin_evidence)
     ranked = rank_candidates(tiered, score=RANKING_SCORE)
+    # The model's list inputs stay in annotation_evidence; gene_scores holds one value per cell.
     return ranked.select(RANK, RANKING_SCORE, COMPOSITE_SCORE, WEIGHTED_RANK, TOP_EVIDENCE,
-                         pl.exclude(RANK, RANKING_SCORE, COMPOSITE_SCORE, WEIGHTED_RANK, TOP_EVIDENCE))
+                         pl.exclude(RANK, RANKING_SCORE, COMPOSITE_SCORE, WEIGHTED_RANK, TOP_EVIDENCE,
+                                    *set_columns(ranked)))

@@ -90,8 +90,11 @@ DISCOVERY_NOTE = (
 
 def _method_html(method: dict) -> str:
     items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(json.dumps(v) if isinstance(v, dict) else str(v))}</li>"
-                    for k, v in method.items())
-    return f"<h2>Method</h2><ul>{items}</ul>"
+                    for k, v in method.items() if k != "cilia_model_check")
+    check = method.get("cilia_model_check") or {}
+    selection = (f"<h2>How the model and weights were chosen</h2><p>{html.escape(check['criterion'])}</p>"
+                 + html_table(pl.DataFrame(check["views"])) if "views" in check else "")
+    return f"<h2>Method</h2><ul>{items}</ul>{selection}"
 
 
 def _summary_html(markdown: str) -> str:

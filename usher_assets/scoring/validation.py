@@ -91,19 +91,21 @@ def validate_ranking(scores: pl.DataFrame, weights: dict[str, float], scoring, u
         "weighted_leave_one_layer_out": leave_one_layer_out(layers, weights, known),
         "strict_discovery": discovery,
         "coverage": layer_coverage(layers, weights),
-        "method": method_description(scoring) | {"cilia_model_check": model_check(scores, known, labels)},
+        "method": method_description(scoring) | {"cilia_model_check": model_check(scores, known, labels,
+                                                                                         scoring.combination)},
     }
 
 
-def model_check(scores: pl.DataFrame, known: pl.DataFrame, labels: set[str] | None) -> dict:
-    """Out-of-fold AUROC of the cilia model on its own labels (GO cilia genes), validation genes left out."""
+def model_check(scores: pl.DataFrame, known: pl.DataFrame, labels: set[str] | None, combination) -> dict:
+    """The selection criterion's figures (GO labels only; see model_selection) for this run."""
+    from usher_assets.scoring.model_selection import CRITERION, selection_figures
+
     judged = set(known["hgnc_id"].drop_nulls()) | (labels or set())
-    trainable = scores.filter(~pl.col("hgnc_id").is_in(list(judged)))
-    row = compare_on_labels(trainable, {"model": pl.col("cilia_model_percentile")},
-                            set(trainable.filter(pl.col(STRICT_ANNOTATED).fill_null(False))["hgnc_id"]),
-                            samples=200, seed=0).row(0, named=True)
-    return {"training_genes": trainable.height, "positives": row["n_labels"],
-            "out_of_fold_auroc": row["auroc"], "out_of_fold_top10_enrichment": row["enrichment"]}
+    figures = selection_figures(scores, judged, combination)
+    first = figures.row(0, named=True)
+    return {"criterion": CRITERION, "training_genes": scores.height - len(judged & set(scores["hgnc_id"])),
+            "positives": first["n_labels"], "out_of_fold_auroc": first["auroc"],
+            "out_of_fold_top10_enrichment": first["enrichment"], "views": figures.to_dicts()}
 
 
 def method_description(scoring) -> dict:
@@ -114,8 +116,11 @@ def method_description(scoring) -> dict:
                          "function). Missing sensory or annotation evidence adds nothing.",
         "cilia_model": "positives: genes the annotation layer calls ciliary; the 17 known Usher genes and CiliaMiner "
                        "are out of training (and their interaction edges out of features); features: the raw columns "
-                       "of every layer but annotation, and mouse orthologs (conservation); each gene scored by the "
-                       "fold model that did not train on it.",
+                       "of every layer but annotation, mouse orthologs (conservation), study depth without cilia "
+                       "terms, and guilt by shared annotation: the smoothed cilia rate (max, mean) of the gene's "
+                       "non-cilia, non-disease GO terms (go_context) and HGNC gene groups (gene_family), counted "
+                       "only over the training genes of the fold (nested folds for the training genes themselves); "
+                       "each gene scored by the fold model that did not train on it.",
         "combination": scoring.combination.model_dump(),
         "model": scoring.model.model_dump(),
         "tiers": scoring.tiers.model_dump(),
