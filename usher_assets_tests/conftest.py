@@ -118,3 +118,20 @@ def clone_build(golden: Path, directory: Path) -> None:
         if (golden / name).exists():
             shutil.copy2(golden / name, directory / name)
     shutil.copytree(golden / "outputs", directory / "outputs", dirs_exist_ok=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files with slow tests first, those that build their own pipeline before those that clone the golden
+    build: under `make test`'s two workers (whole files each), the long files start early instead of
+    trailing at the end, and one worker builds the golden copy while the other has work of its own."""
+    by_module: dict = {}
+    for item in items:
+        by_module.setdefault(item.module, []).append(item)
+
+    def rank(module_items) -> int:
+        if not any(i.get_closest_marker("slow") for i in module_items):
+            return 2
+        return 1 if any("golden_build" in i.fixturenames for i in module_items) else 0
+
+    ranks = {module: rank(module_items) for module, module_items in by_module.items()}
+    items.sort(key=lambda item: ranks[item.module])  # stable: file order within each rank

@@ -13,8 +13,8 @@ from usher_assets.sources.formats import SourceFormatError, open_text, read_deli
     (b"id\tvalue\nA\t1\nB\t\n", "plain.tsv"),
     (b"id\tvalue\r\nA\t1\r\nB\t\r\n", "crlf.tsv"),  # Windows line endings
     (b"\xef\xbb\xbfid\tvalue\nA\t1\nB\t", "bom_no_final_newline.tsv"),
-    (gzip.compress(b"id\tvalue\nA\t1\nB\t\n"), "gzipped_without_gz_suffix.txt"),
-])
+    (gzip.compress(b"id\tvalue\nA\t1\nB\t\n", mtime=0), "gzipped_without_gz_suffix.txt"),
+], ids=["plain", "crlf", "bom_no_final_newline", "gzipped_without_gz_suffix"])  # xdist workers must agree on ids
 def test_read_delimited_variants_give_same_frame(tmp_path, content, name):
     path = tmp_path / name
     path.write_bytes(content)
