@@ -120,18 +120,25 @@ def clone_build(golden: Path, directory: Path) -> None:
     shutil.copytree(golden / "outputs", directory / "outputs", dirs_exist_ok=True)
 
 
+# The files that take a minute or more (`pytest --durations`), longest first, those that build a pipeline
+# of their own placed so that one worker builds the golden copy while the other has work of its own.
+# A scheduling hint for `make test`'s two workers (whole files each): a stale list costs time, not results.
+LONGEST_FIRST = ("test_browser_reuse.py", "test_celery.py", "test_launch_decision.py", "test_sources_cli.py",
+                 "test_schedule.py", "test_source_changes.py", "test_automation_condition.py", "test_postgres.py",
+                 "test_pipeline_determinism_sqlite.py", "test_pipeline.py", "test_console.py", "test_browser.py",
+                 "test_cli.py", "test_make_ui.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    """Files with slow tests first, those that build their own pipeline before those that clone the golden
-    build: under `make test`'s two workers (whole files each), the long files start early instead of
-    trailing at the end, and one worker builds the golden copy while the other has work of its own."""
-    by_module: dict = {}
+    """The longest files first, then the other files with slow tests, then the rest, each in file order:
+    under two workers the long files start early instead of trailing at the end."""
+    def rank(item) -> tuple[int, int]:
+        name = item.path.name
+        if name in LONGEST_FIRST:
+            return 0, LONGEST_FIRST.index(name)
+        return (1 if slow_modules.get(item.module) else 2), 0
+
+    slow_modules: dict = {}
     for item in items:
-        by_module.setdefault(item.module, []).append(item)
-
-    def rank(module_items) -> int:
-        if not any(i.get_closest_marker("slow") for i in module_items):
-            return 2
-        return 1 if any("golden_build" in i.fixturenames for i in module_items) else 0
-
-    ranks = {module: rank(module_items) for module, module_items in by_module.items()}
-    items.sort(key=lambda item: ranks[item.module])  # stable: file order within each rank
+        slow_modules[item.module] = slow_modules.get(item.module, False) or bool(item.get_closest_marker("slow"))
+    items.sort(key=rank)  # stable: file order within each rank
