@@ -39,11 +39,12 @@ run: $(VENV)/.installed-run
 		--config-json '{"loggers": {"console": {"config": {"log_level": "$(LOG_LEVEL)"}}}}'
 	@$(BIN)/usher-assets outputs
 
-# Two workers (pytest-xdist), each taking whole test files (module fixtures build once); TEST_WORKERS=0
+# Two workers (pytest-xdist), each taking whole test files (module fixtures build once) in the order conftest
+# gives (--no-loadscope-reorder: xdist would otherwise start with the files of most tests); TEST_WORKERS=0
 # runs in one process, in file order.
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # dagster dev runs a webserver, a daemon and code servers; the wrapper stops that whole process group on
 # Ctrl-C or SIGTERM (dagster dev alone ignores SIGTERM when started in the background). `exec`: the shell the

@@ -120,19 +120,19 @@ def clone_build(golden: Path, directory: Path) -> None:
     shutil.copytree(golden / "outputs", directory / "outputs", dirs_exist_ok=True)
 
 
-# The files that take a minute or more (`pytest --durations`), longest first, those that build a pipeline
-# of their own placed so that one worker builds the golden copy while the other has work of its own.
-# A scheduling hint: a stale list costs time, not results. pytest-xdist reorders files by test count unless
-# given --no-loadscope-reorder (not yet verified in make test), so today it shapes the one-process order.
-LONGEST_FIRST = ("test_browser_reuse.py", "test_celery.py", "test_launch_decision.py", "test_sources_cli.py",
-                 "test_schedule.py", "test_source_changes.py", "test_automation_condition.py", "test_postgres.py",
-                 "test_pipeline_determinism_sqlite.py", "test_pipeline.py", "test_console.py", "test_browser.py",
-                 "test_cli.py", "test_make_ui.py")
+# The files that take a minute or more (`pytest --durations`), longest first. make test passes
+# --no-loadscope-reorder, so pytest-xdist hands out files in this order, two to each worker at the start
+# (gw0 the 1st and 3rd, gw1 the 2nd and 4th): gw0 builds the golden copy for the launch series while gw1
+# runs files that build a pipeline of their own. A scheduling hint: a stale list costs time, not results.
+LONGEST_FIRST = ("test_launch_decision.py", "test_celery.py", "test_source_changes.py", "test_postgres.py",
+                 "test_pipeline_determinism_sqlite.py", "test_automation_condition.py", "test_browser_reuse.py",
+                 "test_sources_cli.py", "test_pipeline.py", "test_browser.py", "test_console.py", "test_cli.py",
+                 "test_make_ui.py")
 
 
 def pytest_collection_modifyitems(config, items):
     """The longest files first, then the other files with slow tests, then the rest, each in file order:
-    with xdist's reordering off, the long files would start early instead of trailing at the end."""
+    the long files start early instead of trailing at the end."""
     def rank(item) -> tuple[int, int]:
         name = item.path.name
         if name in LONGEST_FIRST:

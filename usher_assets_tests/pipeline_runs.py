@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from local_services import VENV_BIN
+from usher_assets.inspection.registry import registered_assets
 
 FULL_RANGE = ["--select", "*", "--partition-range", "1...MT"]
 
@@ -38,6 +39,12 @@ def downstream_of(defs: dg.Definitions, names: set[str]) -> set[str]:
     """The named assets and everything that depends on them, from the definitions' asset graph."""
     selection = dg.AssetSelection.assets(*names).downstream()
     return {key.to_user_string() for key in selection.resolve(defs.resolve_asset_graph())}
+
+
+def sources_readers(defs: dg.Definitions, source: str) -> set[str]:
+    """The assets that declare reading `source` (their `sources_read` metadata)."""
+    return {name for name, asset in registered_assets(defs).items()
+            if source in (asset.assets_def.metadata_by_key[asset.key].get("sources_read") or [])}
 
 
 def checkpoints_by_asset(instance: dg.DagsterInstance, run_id: str) -> dict[str, set[str]]:

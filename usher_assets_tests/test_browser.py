@@ -39,6 +39,10 @@ def ui_home(work: Path) -> Path:
     (home / ".nux").mkdir(parents=True)
     (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
     (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    # Create the instance's SQLite storage now: a webserver and a daemon started together on an empty home
+    # both stamp its schema, and the loser then refuses to load ("more than one head present").
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.get_runs(limit=1)
     return home
 
 

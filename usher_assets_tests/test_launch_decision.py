@@ -1,8 +1,11 @@
-"""The launch-time decision: weekly_refresh and source_file_sensor request only what a run would compute.
+"""The launch-time decision: weekly_refresh and source_file_sensor request only what a run would compute,
+and what the scheduled full refresh then computes after each kind of change.
 
 Daemon-free evaluation (dg.build_schedule_context / build_sensor_context) on a real instance and a clone of the
 golden build. The safety series makes one change at a time, asks the schedule, then runs the full refresh
-and checks that the request held every asset the run computed (and nothing when nothing changed).
+(the run weekly_refresh launches when it does not decide first) and checks that the request held every asset
+the run computed (and nothing when nothing changed), and that the run recomputed exactly what the change
+reaches: everything downstream of what read it, nothing when nothing changed.
 """
 
 from pathlib import Path
@@ -13,7 +16,7 @@ import yaml
 
 from conftest import clone_build, write_config
 from launch_support import (computed_assets, execute, only_request, requested_names, schedule_tick, sensor_tick)
-from pipeline_runs import downstream_of
+from pipeline_runs import all_asset_keys, checkpoints_by_asset, downstream_of, recomputed, sources_readers
 from usher_assets.config import PROJECT_ROOT
 from usher_assets.definitions import build_definitions
 from usher_assets.inspection.registry import registered_assets
@@ -21,6 +24,8 @@ from usher_assets.schedules import full_range_tags, full_refresh_request, refres
 from usher_assets.storage import PipelineStore
 from usher_assets.storage.launch import LaunchPlan, covering_range
 
+# The series runs six full refreshes in its fixture, which count against its first test's timeout.
+pytestmark = pytest.mark.timeout(1800)
 EDITED_SOURCE = "hpa_subcellular"  # one centrosomal protein's row removed, sha256 dropped from the config
 REMOVED_GENE = "PAFAH1B1"
 RELABELLED = "go_terms"
@@ -96,6 +101,7 @@ def launch_series(golden_build, tmp_path_factory):
             request = only_request(tick) if tick.run_requests else None
             run_id = execute(instance, full_refresh_request(None).tags)
             series[label] = dict(request=request, skip=tick.skip_message, computed=computed_assets(instance, run_id),
+                                 checkpoints=checkpoints_by_asset(instance, run_id),
                                  after=schedule_tick(defs, instance))
         sensor["after run"] = sensor_tick(defs, instance, sensor["after edit"].cursor)
         sensor["again"] = sensor_tick(defs, instance, sensor["after run"].cursor)
@@ -176,6 +182,35 @@ def test_a_forced_schedule_requests_everything_with_the_force_tag(launch_series)
     assert request.tags["usher/force"] == "all"
     assert (request.tags["dagster/asset_partition_range_start"],
             request.tags["dagster/asset_partition_range_end"]) == tuple(full_range_tags().values())
+
+
+@pytest.mark.slow
+def test_an_unchanged_refresh_reuses_every_partition(launch_series):
+    unchanged = launch_series["series"]["nothing"]["checkpoints"]
+    assert set(unchanged) == all_asset_keys(launch_series["defs"])
+    assert recomputed(unchanged) == set()
+
+
+@pytest.mark.slow
+def test_a_release_change_recomputes_its_readers_and_everything_downstream(launch_series):
+    defs = launch_series["defs"]
+    readers = sources_readers(defs, RELABELLED)
+    changed = launch_series["series"]["release relabelled"]["checkpoints"]
+    expected = downstream_of(defs, readers)
+    assert readers == {"go_terms"}
+    assert {"annotation_evidence", "gene_scores", "candidates"} <= expected
+    assert recomputed(changed) == expected
+    # Same file, so the same tables: every recomputed slice compares equal and is not rewritten.
+    assert {name: changed[name] for name in expected if changed[name] != {"unchanged"}} == {}
+
+
+@pytest.mark.slow
+def test_a_content_change_recomputes_the_source_and_everything_downstream(launch_series):
+    changed = launch_series["series"]["source edited"]["checkpoints"]
+    expected = downstream_of(launch_series["defs"], {EDITED_SOURCE})
+    assert {"localization_evidence", "gene_scores", "candidates"} <= expected
+    assert recomputed(changed) == expected
+    assert changed[EDITED_SOURCE] == {"written"}
 
 
 def test_non_contiguous_stale_partitions_get_the_covering_range(tmp_path):
