@@ -5,14 +5,12 @@ multi_asset_check per asset group (one extra step per stage in a full run), and 
 evaluate any single table's check. Each reads the stored table through the asset's DuckDB I/O manager.
 """
 
-from contextlib import ExitStack
-
 import dagster as dg
 
 from usher_assets.storage.checkpointed import STORE_READER_TAG, checkpoint_spec
 from usher_assets.storage.dependencies import stored_node
 from usher_assets.storage.io_manager import DuckDBIOManager, duckdb_manager
-from usher_assets.storage.table_checks import TABLE_CHECK_NAME, TableCheck, rules_description, table_check_result
+from usher_assets.storage.table_checks import TABLE_CHECK_NAME, TableCheck, rules_description, table_check_results
 
 
 def check_definitions(assets_defs) -> list[dg.AssetChecksDefinition]:
@@ -42,13 +40,16 @@ def _group_checks(group: str, entries: list[tuple[dg.AssetKey, str, tuple[TableC
     def table_checks(context: dg.AssetCheckExecutionContext):
         graph = context.op_execution_context.job_def.asset_layer.asset_graph
         selected = sorted(context.selected_asset_check_keys, key=lambda k: (k.asset_key.path, k.name))
-        with ExitStack() as sessions:
-            for store in {_manager(context, *by_key[k][:2]).store() for k in selected}:
-                sessions.enter_context(store.session())  # one connection for the step, not one per check
-            for check_key in selected:
-                key, manager_key, checks = by_key[check_key]
-                manager = _manager(context, key, manager_key)
-                yield table_check_result(manager.store(), stored_node(graph, key, manager.schema_).ref, checks, key)
+        by_store: dict = {}
+        for check_key in selected:
+            key, manager_key, checks = by_key[check_key]
+            manager = _manager(context, key, manager_key)
+            by_store.setdefault(manager.store(), []).append((stored_node(graph, key, manager.schema_).ref, checks, key))
+        # Each store's bookkeeping is read once for all the tables it holds, not once per check.
+        results = {result.asset_key: result for store, tables in by_store.items()
+                   for result in table_check_results(store, tables)}
+        for check_key in selected:
+            yield results[check_key.asset_key]
 
     return table_checks
 

@@ -539,6 +539,11 @@ class PipelineStore:
         with self.connect(None, f"query {' '.join(sql.split())[:80]!r} failed") as con:
             return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
 
+    def fetch(self, sql: str, params: list | dict | None = None) -> list[tuple]:
+        """Run SQL with bound parameters and return its rows as tuples (no frame library involved)."""
+        with self.connect(None, f"query {' '.join(sql.split())[:80]!r} failed") as con:
+            return con.execute(sql, params).fetchall()
+
     def export_parquet(self, table_name: str, path: Path | str, *, schema: str = "main",
                        provenance=None, order_by: list[str] | None = None) -> Path:
         """Write a table to Parquet with DuckDB's COPY, plus a `.provenance.json` sidecar.
