@@ -9,11 +9,10 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import duckdb
 import polars as pl
-import pyarrow as pa
 
 from usher_assets.storage import table_state, writes
 from usher_assets.storage.damage import (
@@ -24,6 +23,9 @@ from usher_assets.storage.sql import Slice, TableRef, any_of, hidden_slice, quot
 from usher_assets.storage.table_state import PARTITION_COLUMN
 from usher_assets.storage.type_handlers import UnsupportedTypeError, handler_for_type, to_arrow
 from usher_assets.storage.writes import INCOMING, Written
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported where used: a run whose every table is reused never needs it
 
 # Connections carry dagster-duckdb's user agent: DuckDB lets one process open a file twice only with
 # the same configuration, so a DuckDBResource on the same file works beside the store in one run.
@@ -291,6 +293,8 @@ class PipelineStore:
         and gets its own checkpoint (fingerprint from `fingerprints[key]`) and provenance row. Rows of
         slices in `keep` (checkpoints the caller reuses) are dropped, and those slices left untouched.
         """
+        import pyarrow as pa
+
         try:
             data = to_arrow(df, ref.label)
         except (pa.ArrowException, UnsupportedTypeError) as exc:
@@ -400,7 +404,11 @@ class PipelineStore:
         """
         ref = TableRef(schema, table_name)
         kind = as_type if as_type is not None else ("polars" if as_polars else "pandas")
-        kind = {"polars": pl.DataFrame, "arrow": pa.Table, "pyarrow": pa.Table}.get(kind, kind)
+        if kind in ("arrow", "pyarrow"):
+            import pyarrow as pa
+
+            kind = pa.Table
+        kind = {"polars": pl.DataFrame}.get(kind, kind)
         if kind == "pandas":
             import pandas as pd
 
@@ -414,7 +422,7 @@ class PipelineStore:
         table = self.load(ref, slices, columns=columns)
         return None if table is None else handler.from_arrow(table)
 
-    def load(self, ref: TableRef, slices: list[Slice] | None, *, columns: list[str] | None = None) -> pa.Table | None:
+    def load(self, ref: TableRef, slices: list[Slice] | None, *, columns: list[str] | None = None) -> "pa.Table | None":
         """The rows of the given slices (all rows when None) as Arrow, in slice order; None if no table."""
         with self._connection(ref.label, f"loading {ref.label} failed") as con:
             present = table_state.table_columns(con, ref)
