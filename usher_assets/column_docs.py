@@ -37,6 +37,8 @@ COLUMNS = IDS | {
                           "enhanced 0.5, else 0).",
     "te_gtex_specificity": "TissueEnrich (GTEx): best specificity class in a ciliated tissue (enriched 1, "
                            "group 0.75, enhanced 0.5, else 0).",
+    **{f"{p}_min_log2_tpm": f"{s}: log2(TPM + 1) in the gene's lowest tissue (how ubiquitous it is; feeds ubiquity, "
+       "not the layer score)." for p, s in EXPRESSION_TABLES},
     "hpa_ihc_ciliated_level": "HPA immunohistochemistry staining in ciliated cells (not detected 0 ... high 1).",
     "expression_score": "Expression layer score: mean of the available signals, in [0, 1]; NULL = no table measured.",
     # localization_evidence
@@ -126,9 +128,10 @@ TABLE_COLUMNS = {
         "constraint_score", "chromosome"),
     "expression_evidence": ("hgnc_id", "gene_symbol", "ensembl_gene_id", "te_hpa_ciliated_tpm_max",
         "te_hpa_ciliated_log2fc", "te_hpa_expressed", "te_hpa_enrichment_rank", "te_hpa_specificity",
-        "te_gtex_ciliated_tpm_max", "te_gtex_ciliated_log2fc", "te_gtex_expressed", "te_gtex_enrichment_rank",
-        "te_gtex_specificity", "gtex_v8_ciliated_tpm_max", "gtex_v8_ciliated_log2fc", "gtex_v8_expressed",
-        "gtex_v8_enrichment_rank", "hpa_ihc_ciliated_level", "expression_score", "chromosome"),
+        "te_hpa_min_log2_tpm", "te_gtex_ciliated_tpm_max", "te_gtex_ciliated_log2fc", "te_gtex_expressed",
+        "te_gtex_enrichment_rank", "te_gtex_specificity", "te_gtex_min_log2_tpm", "gtex_v8_ciliated_tpm_max",
+        "gtex_v8_ciliated_log2fc", "gtex_v8_expressed", "gtex_v8_enrichment_rank", "gtex_v8_min_log2_tpm",
+        "hpa_ihc_ciliated_level", "expression_score", "chromosome"),
     "localization_evidence": ("hgnc_id", "gene_symbol", "ensembl_gene_id", "hpa_reliability", "hpa_cilia_locations",
         "localization_score", "chromosome"),
     "sensory_expression_evidence": ("hgnc_id", "hair_cell_log2fc", "hair_cell_groups_enriched",
