@@ -37,6 +37,8 @@ COLUMNS = IDS | {
                           "enhanced 0.5, else 0).",
     "te_gtex_specificity": "TissueEnrich (GTEx): best specificity class in a ciliated tissue (enriched 1, "
                            "group 0.75, enhanced 0.5, else 0).",
+    **{f"{p}_min_log2_tpm": f"{s}: log2(TPM + 1) in the gene's lowest tissue (how ubiquitous it is; feeds ubiquity, "
+       "not the layer score)." for p, s in EXPRESSION_TABLES},
     "hpa_ihc_ciliated_level": "HPA immunohistochemistry staining in ciliated cells (not detected 0 ... high 1).",
     "expression_score": "Expression layer score: mean of the available signals, in [0, 1]; NULL = no table measured.",
     # localization_evidence
@@ -89,6 +91,10 @@ COLUMNS = IDS | {
     "evidence_count": "Number of evidence layers with a non-NULL score for the gene.",
     "hair_cell_evidence": "Usher sensory evidence part of the ranking score, in [0, 1].",
     "cilia_model_percentile": "Out-of-fold cilia model prediction as a percentile of the universe, in [0, 1].",
+    "ubiquity": "How highly the gene is expressed in its lowest tissue (TissueEnrich HPA and GTEx), in [0, 1]; "
+                "NULL = not measured (scoring.housekeeping).",
+    "housekeeping_factor": "Factor on the cilia-model part of the ranking score: 1 - scoring.housekeeping.penalty x "
+                           "ubiquity (1 when ubiquity is NULL).",
     **{f"cilia_model_without_{layer}": f"Cilia model percentile with the {layer.replace('_', ' ')} features left out "
        "(layer sensitivity), in [0, 1]." for layer in ("constraint", "expression", "localization",
                                                        "sensory_expression", "cilia_proximity",
@@ -126,9 +132,10 @@ TABLE_COLUMNS = {
         "constraint_score", "chromosome"),
     "expression_evidence": ("hgnc_id", "gene_symbol", "ensembl_gene_id", "te_hpa_ciliated_tpm_max",
         "te_hpa_ciliated_log2fc", "te_hpa_expressed", "te_hpa_enrichment_rank", "te_hpa_specificity",
-        "te_gtex_ciliated_tpm_max", "te_gtex_ciliated_log2fc", "te_gtex_expressed", "te_gtex_enrichment_rank",
-        "te_gtex_specificity", "gtex_v8_ciliated_tpm_max", "gtex_v8_ciliated_log2fc", "gtex_v8_expressed",
-        "gtex_v8_enrichment_rank", "hpa_ihc_ciliated_level", "expression_score", "chromosome"),
+        "te_hpa_min_log2_tpm", "te_gtex_ciliated_tpm_max", "te_gtex_ciliated_log2fc", "te_gtex_expressed",
+        "te_gtex_enrichment_rank", "te_gtex_specificity", "te_gtex_min_log2_tpm", "gtex_v8_ciliated_tpm_max",
+        "gtex_v8_ciliated_log2fc", "gtex_v8_expressed", "gtex_v8_enrichment_rank", "gtex_v8_min_log2_tpm",
+        "hpa_ihc_ciliated_level", "expression_score", "chromosome"),
     "localization_evidence": ("hgnc_id", "gene_symbol", "ensembl_gene_id", "hpa_reliability", "hpa_cilia_locations",
         "localization_score", "chromosome"),
     "sensory_expression_evidence": ("hgnc_id", "hair_cell_log2fc", "hair_cell_groups_enriched",
@@ -140,8 +147,9 @@ TABLE_COLUMNS = {
     "gene_scores": ("rank", "ranking_score", "composite_score", "weighted_rank", "top_evidence", "hgnc_id",
         "gene_symbol", "ensembl_gene_id", "chromosome", "mouse_orthologs", "exac_pli", "loftool_percentile",
         "gnomad_pli", "gnomad_loeuf", "constraint_score", "te_hpa_ciliated_tpm_max", "te_hpa_ciliated_log2fc",
-        "te_hpa_enrichment_rank", "te_gtex_ciliated_tpm_max", "te_gtex_ciliated_log2fc", "te_gtex_enrichment_rank",
-        "gtex_v8_ciliated_tpm_max", "gtex_v8_ciliated_log2fc", "gtex_v8_enrichment_rank", "hpa_ihc_ciliated_level",
+        "te_hpa_enrichment_rank", "te_hpa_min_log2_tpm", "te_gtex_ciliated_tpm_max", "te_gtex_ciliated_log2fc",
+        "te_gtex_enrichment_rank", "te_gtex_min_log2_tpm", "gtex_v8_ciliated_tpm_max", "gtex_v8_ciliated_log2fc",
+        "gtex_v8_enrichment_rank", "hpa_ihc_ciliated_level",
         "expression_score", "localization_score", "go_term_count", "go_cilia_evidence", "go_cilium_annotated",
         "go_sensory_evidence", "cilia_signal", "annotation_score", "cilia_annotated", "go_context_term_count",
         "hair_cell_log2fc",
@@ -154,7 +162,7 @@ TABLE_COLUMNS = {
         "cilia_model_without_localization", "cilia_model_without_sensory_expression",
         "cilia_model_without_cilia_proximity", "cilia_model_without_cilia_association",
         "cilia_model_without_conservation", "cilia_model_without_go_context", "cilia_model_without_gene_family",
-        "tier", "thin_evidence"),
+        "ubiquity", "housekeeping_factor", "tier", "thin_evidence"),
     "ranking_validation": ("query_symbol", "hgnc_id", "group", "gene_symbol", "rank", "percentile"),
 }
 

@@ -111,11 +111,35 @@ class CombinationConfig(_Frozen):
         return self
 
 
+class HousekeepingConfig(_Frozen):
+    """A discount on the cilia-model part for genes expressed highly in every tissue (ACTB, GAPDH, ribosomal proteins).
+
+    Ubiquity = (mean over the TissueEnrich atlases of log2(TPM + 1) in the gene's lowest tissue - floor) /
+    (full - floor), clipped to [0, 1]; NULL (no discount) for a gene no atlas measured. The model part is
+    multiplied by 1 - penalty x ubiquity. See docs/cilia_model.md for what it costs on the GO criterion.
+    """
+
+    penalty: float = Field(1.0, ge=0, le=1, description="Share of the model part a fully ubiquitous gene loses "
+                           "(0 turns the discount off).")
+    floor_log2_tpm: float = Field(5.0, description="log2(TPM + 1) in the lowest tissue at which ubiquity starts "
+                                  "(5 = 31 TPM).")
+    full_log2_tpm: float = Field(8.0, description="log2(TPM + 1) in the lowest tissue at which ubiquity is 1 "
+                                 "(8 = 255 TPM).")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.full_log2_tpm <= self.floor_log2_tpm:
+            raise ValueError(f"housekeeping.full_log2_tpm ({self.full_log2_tpm}) must exceed "
+                             f"housekeeping.floor_log2_tpm ({self.floor_log2_tpm})")
+        return self
+
+
 class ScoringConfig(_Frozen):
     weights: dict[str, float] = Field(description="Layer name -> weight; non-negative, summing to 1.")
     tiers: TierConfig = TierConfig()
     model: ModelConfig = ModelConfig()
     combination: CombinationConfig = CombinationConfig()
+    housekeeping: HousekeepingConfig = HousekeepingConfig()
     bootstrap_samples: int = Field(1000, ge=10, description="Bootstrap resamples for the discovery intervals.")
 
     @field_validator("weights")

@@ -146,3 +146,42 @@ def test_join_layers_adds_mouse_orthologs_as_the_conservation_feature():
                              "constraint_score", "exac_pli"]
     assert frame["mouse_orthologs"].to_list() == [1, 0]
     assert "mouse_orthologs" in feature_columns(frame.with_columns(pl.lit(False).alias("cilia_annotated")))
+
+
+def test_housekeeping_discount_scales_only_the_model_part_and_missing_expression_is_no_discount():
+    from usher_assets.config import HousekeepingConfig
+    from usher_assets.scoring.combination import housekeeping_columns
+
+    frame = pl.DataFrame({
+        "cilia_model_percentile": [0.8, 0.8, 0.8, 0.8],
+        "cilia_signal": [0.0, 0.0, 0.0, 1.0],
+        "hair_cell_evidence": [None, None, None, None],
+        "go_sensory_evidence": [0.0, 0.0, 1.0, 0.0],
+        # log2(TPM + 1) in the lowest tissue: unmeasured, low everywhere, ubiquitous, half-way in one atlas only.
+        "te_hpa_min_log2_tpm": [None, 1.0, 9.0, 6.5],
+        "te_gtex_min_log2_tpm": [None, 2.0, 8.0, None],
+    }, schema_overrides={"hair_cell_evidence": pl.Float64})
+    housekeeping = HousekeepingConfig(penalty=1.0, floor_log2_tpm=5.0, full_log2_tpm=8.0)
+    frame = frame.with_columns(housekeeping_columns(frame, housekeeping))
+    assert frame["ubiquity"].to_list() == [None, 0.0, 1.0, pytest.approx(0.5)]
+    assert frame["housekeeping_factor"].to_list() == [1.0, 1.0, 0.0, pytest.approx(0.5)]
+    combination = CombinationConfig(cilia_model=0.6, cilia_annotation=0.3, usher_sensory=0.1)
+    scores = frame.select(ranking_score(frame, combination)).to_series().to_list()
+    # Only the model part is discounted: annotation and sensory evidence still count in full.
+    assert scores == [pytest.approx(0.48), pytest.approx(0.48), pytest.approx(0.1), pytest.approx(0.24 + 0.3)]
+    # Leaving the expression layer out drops the discount with it.
+    without = frame.select(ranking_score(frame, combination, without="expression")).to_series().to_list()
+    assert without[2] == pytest.approx(0.48 + 0.1)
+    # A half penalty takes half the model part of a fully ubiquitous gene; no expression columns, no discount.
+    half = frame.with_columns(housekeeping_columns(frame, HousekeepingConfig(penalty=0.5, floor_log2_tpm=5.0,
+                                                                             full_log2_tpm=8.0)))
+    assert half["housekeeping_factor"][2] == pytest.approx(0.5)
+    bare = frame.drop("te_hpa_min_log2_tpm", "te_gtex_min_log2_tpm", "ubiquity", "housekeeping_factor")
+    assert bare.with_columns(housekeeping_columns(bare, housekeeping))["housekeeping_factor"].to_list() == [1.0] * 4
+
+
+def test_housekeeping_config_needs_an_ordered_ramp():
+    from usher_assets.config import HousekeepingConfig
+
+    with pytest.raises(ValueError, match="must exceed"):
+        HousekeepingConfig(floor_log2_tpm=6.0, full_log2_tpm=6.0)

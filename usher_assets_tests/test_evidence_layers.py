@@ -265,8 +265,11 @@ def test_expression_layer_hand_computed():
     # 3 TPM is below the 10 TPM saturation: log2(4) / log2(11).
     assert other["te_hpa_expressed"] == pytest.approx(2 / math.log2(11))
     assert (other["te_hpa_enrichment_rank"], other["te_hpa_specificity"]) == (0.0, 0.0)
+    # The lowest tissue, in log2(TPM + 1): how ubiquitous the gene is (not part of the layer score).
+    assert (row["te_hpa_min_log2_tpm"], other["te_hpa_min_log2_tpm"]) == (pytest.approx(1.0), pytest.approx(2.0))
     # GTEx and the optional tables are absent: their columns are null, not 0.
     assert row["te_gtex_expressed"] is None and row["gtex_v8_expressed"] is None
+    assert row["te_gtex_min_log2_tpm"] is None
     scores = by_symbol(layer, "expression_score")
     assert scores["TESTIS1"] == 1.0
     assert scores["LIVER1"] == pytest.approx(2 / math.log2(11) / 3)

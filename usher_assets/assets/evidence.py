@@ -50,7 +50,7 @@ def constraint_evidence(gene_universe, exac_pli, loftool, gnomad_constraint, pip
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@pipeline_asset(code_version="1", **layer("expression_evidence"))
+@pipeline_asset(code_version="2", **layer("expression_evidence"))
 def expression_evidence(gene_universe, tissue_expression, gtex_median_tpm, hpa_normal_tissue, pipeline):
     """One row per gene: expression in ciliated and sensory tissues and tissue specificity (HPA, GTEx)."""
     from usher_assets.evidence.expression import expression_layer

@@ -19,7 +19,9 @@ LAYER_ASSETS = {
 }
 # The discovery view and its baselines, the model's label and the ranking's annotation parts need these.
 EXTRA_LAYER_COLUMNS = ("go_cilium_annotated", "cilia_annotated", "cilia_signal", "go_sensory_evidence",
-                       "go_term_count", "go_cilia_evidence", "go_context_terms", "context_gene_groups")
+                       "go_term_count", "go_cilia_evidence", "go_context_terms", "context_gene_groups",
+                       # Ubiquity (the ranking's housekeeping discount) reads the lowest-tissue expression.
+                       "te_hpa_min_log2_tpm", "te_gtex_min_log2_tpm")
 
 
 def join_layers(universe: pl.DataFrame, layers: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -84,7 +86,7 @@ def validation_for(gene_scores: pl.DataFrame, pipeline, gene_universe, ciliamine
 def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.values())):
     """Scoring reads the given evidence layers (by default every layer the pipeline defines)."""
 
-    @pipeline_asset(group="scoring", code_version="3", config_sections=("scoring",),
+    @pipeline_asset(group="scoring", code_version="4", config_sections=("scoring",),
                     upstream=("gene_universe", "ciliaminer", *layer_assets), columns=describe_table("gene_scores"),
                     checks=(*RANKING_CHECKS, *range_checks(*SCORES, "cilia_model_percentile",
                                                             *(f"{layer}_score" for layer in LAYER_ASSETS))))
@@ -94,7 +96,7 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
         universe, ciliaminer = inputs.pop("gene_universe"), inputs.pop("ciliaminer")
         return _scores(universe, ciliaminer, pipeline, inputs)
 
-    @pipeline_asset(group="scoring", code_version="3", config_sections=("scoring",),
+    @pipeline_asset(group="scoring", code_version="4", config_sections=("scoring",),
                     columns=describe_table("ranking_validation"),
                     checks=(*id_checks("query_symbol"), TableCheck("not_null", (RANK,)),
                             *range_checks("percentile", bounds=(0.0, 100.0))))
@@ -117,7 +119,7 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
         return known, metadata
 
     # Not the storage section: where the exports go is checked by `outputs` (a missing file reruns it).
-    @pipeline_asset(group="report", code_version="5", config_sections=("scoring",),
+    @pipeline_asset(group="report", code_version="6", config_sections=("scoring",),
                     kinds=("polars", "duckdb", "html"), outputs=exported_files, columns=describe_table("candidates"),
                     checks=(*RANKING_CHECKS, *range_checks(*SCORES)))
     def candidates(gene_scores, gene_universe, ciliaminer, pipeline):

@@ -90,6 +90,8 @@ def _tpm_signals(rows: pl.DataFrame, prefix: str, with_specificity: bool) -> pl.
         )
         # A gene the table covers but does not mark for a ciliated tissue scores 0.
         aggs.append(weight.filter(ciliated).max().fill_null(0.0).alias(f"{prefix}_specificity"))
+    # The lowest tissue: how ubiquitous the gene is (ACTB, GAPDH and ribosomal proteins are high in every tissue).
+    aggs.append((pl.col("tpm").min() + 1).log(2).alias(f"{prefix}_min_log2_tpm"))
     expressed = (pl.col(f"{prefix}_ciliated_tpm_max") + 1).log(2) / math.log2(EXPRESSED_TPM + 1)
     return _with_ciliated_flag(per_tissue).group_by(HGNC_ID).agg(aggs).with_columns(
         expressed.clip(upper_bound=1.0).alias(f"{prefix}_expressed"),
@@ -127,8 +129,9 @@ def expression_layer(
     Per expression table: ``<prefix>_expressed`` (best TPM in a ciliated tissue on a log
     scale, saturating at EXPRESSED_TPM), ``<prefix>_enrichment_rank`` (rank of the log2 fold of that TPM over the
     median TPM of the other tissues) and, for TissueEnrich, ``<prefix>_specificity`` (best specificity class in a
-    ciliated tissue). ``expression_score`` is the mean of the available ones; null for a
-    gene no table measured. Columns of absent optional tables are null.
+    ciliated tissue), and ``<prefix>_min_log2_tpm`` (log2(TPM + 1) in the gene's lowest tissue: how ubiquitous it
+    is; not part of the score, the ranking's housekeeping discount reads it). ``expression_score`` is the mean of
+    the available ones; null for a gene no table measured. Columns of absent optional tables are null.
     """
     signals = []
     te = map_source_to_universe(tissue_expression, universe, source="tissue_expression",
@@ -170,4 +173,5 @@ def _expected_columns() -> list[str]:
                     f"{prefix}_expressed", f"{prefix}_enrichment_rank"]
         if prefix != GTEX_V8_PREFIX:
             columns.append(f"{prefix}_specificity")
+        columns.append(f"{prefix}_min_log2_tpm")
     return columns + [HPA_IHC_COLUMN]

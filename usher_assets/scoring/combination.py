@@ -17,6 +17,10 @@ CILIA_SIGNAL = "cilia_signal"
 HAIR_CELL = "hair_cell_evidence"
 GO_SENSORY = "go_sensory_evidence"
 TOP_EVIDENCE = "top_evidence"
+UBIQUITY = "ubiquity"
+HOUSEKEEPING = "housekeeping_factor"
+# The expression columns ubiquity reads: log2(TPM + 1) in the gene's lowest tissue, per TissueEnrich atlas.
+LOWEST_TISSUE_COLUMNS = ("te_hpa_min_log2_tpm", "te_gtex_min_log2_tpm")
 MODEL_LAYERS = tuple(MODEL_FEATURES)
 
 
@@ -38,13 +42,37 @@ def hair_cell_evidence(frame: pl.DataFrame) -> pl.Expr:
     return (percentile_rank("hair_cell_log2fc") * fraction).cast(pl.Float64).alias(HAIR_CELL)
 
 
+def housekeeping_columns(frame: pl.DataFrame, housekeeping) -> list[pl.Expr]:
+    """``ubiquity`` in [0, 1] (how highly the gene is expressed in its lowest tissue) and the model part's factor.
+
+    Ubiquitous high expression marks housekeeping machinery (ACTB, GAPDH, ribosomal proteins), which shares
+    GO context and expression with cilia genes without being one. Null ubiquity (no atlas measured the gene,
+    or no expression layer) gives factor 1: missing evidence is no discount.
+    """
+    present = [c for c in LOWEST_TISSUE_COLUMNS if c in frame.columns]
+    if not present:
+        ubiquity = pl.lit(None, dtype=pl.Float64)
+    else:
+        span = housekeeping.full_log2_tpm - housekeeping.floor_log2_tpm
+        ubiquity = ((pl.mean_horizontal(present) - housekeeping.floor_log2_tpm) / span).clip(0.0, 1.0)
+    return [ubiquity.cast(pl.Float64).alias(UBIQUITY),
+            (1.0 - housekeeping.penalty * ubiquity.fill_null(0.0)).cast(pl.Float64).alias(HOUSEKEEPING)]
+
+
+def model_part(frame: pl.DataFrame, model: str = CILIA_MODEL, without: str | None = None) -> pl.Expr:
+    """The model percentile times the housekeeping factor (1 without it, or with the expression layer left out)."""
+    if HOUSEKEEPING not in frame.columns or without == "expression":
+        return pl.col(model)
+    return pl.col(model) * pl.col(HOUSEKEEPING).fill_null(1.0)
+
+
 def _parts(frame: pl.DataFrame, without: str | None) -> dict[str, pl.Expr]:
     # A layer that gave the model no feature leaves its percentile as it is.
     model = without_column(without) if without_column(str(without)) in frame.columns else CILIA_MODEL
     hair = pl.lit(0.0) if without == "sensory_expression" else pl.col(HAIR_CELL).fill_null(0.0)
     go_sensory = pl.lit(0.0) if without == "annotation" else pl.col(GO_SENSORY).fill_null(0.0)
     signal = pl.lit(0.0) if without == "annotation" else pl.col(CILIA_SIGNAL).fill_null(0.0)
-    return {"cilia_model": pl.col(model), "cilia_annotation": signal,
+    return {"cilia_model": model_part(frame, model, without), "cilia_annotation": signal,
             "usher_sensory": pl.max_horizontal(hair, go_sensory)}
 
 
@@ -71,7 +99,7 @@ def top_evidence(frame: pl.DataFrame, combination) -> pl.Series:
     hair = frame[HAIR_CELL].fill_null(0.0)
     go_sensory = frame[GO_SENSORY].fill_null(0.0)
     contributions = {
-        "cilia_model": (weights["cilia_model"] * frame[CILIA_MODEL]).to_numpy(),
+        "cilia_model": (weights["cilia_model"] * frame.select(model_part(frame)).to_series()).to_numpy(),
         "cilia_annotation": (weights["cilia_annotation"] * frame[CILIA_SIGNAL].fill_null(0.0)).to_numpy(),
         "usher_sensory": (weights["usher_sensory"] * pl.Series(np.maximum(hair, go_sensory))).to_numpy(),
     }

@@ -9,6 +9,7 @@ from usher_assets.scoring.combination import (
     RANKING_SCORE,
     TOP_EVIDENCE,
     hair_cell_evidence,
+    housekeeping_columns,
     ranking_score,
     top_evidence,
     without_column,
@@ -36,6 +37,7 @@ def score_genes(layers: pl.DataFrame, weights: dict[str, float], scoring, exclud
     """
     weighted = rank_candidates(composite_scores(layers, weights)).rename({RANK: WEIGHTED_RANK})
     scored = cilia_model_columns(weighted.with_columns(hair_cell_evidence(weighted)), exclude, scoring.model)
+    scored = scored.with_columns(housekeeping_columns(scored, scoring.housekeeping))
     scored = scored.with_columns(ranking_score(scored, scoring.combination))
     scored = scored.with_columns(top_evidence(scored, scoring.combination))
     tiers = scoring.tiers

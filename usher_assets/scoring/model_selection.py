@@ -7,7 +7,7 @@ discovery figures on them stay an independent check.
 
 import polars as pl
 
-from usher_assets.scoring.combination import CILIA_MODEL, GO_SENSORY, HAIR_CELL
+from usher_assets.scoring.combination import CILIA_MODEL, GO_SENSORY, HAIR_CELL, model_part
 from usher_assets.scoring.discovery import STRICT_ANNOTATED, compare_on_labels
 
 CRITERION = ("GO labels only: top-10 % enrichment and AUROC of the held-out GO cilia genes (out of fold) ranked "
@@ -28,7 +28,7 @@ def selection_figures(scores: pl.DataFrame, judged: set[str], combination) -> pl
     positive = pl.col(STRICT_ANNOTATED).fill_null(False)
     labels = set(trainable.filter(positive)["hgnc_id"])
     weights = combination.model_dump()
-    hidden = (weights["cilia_model"] * pl.col(CILIA_MODEL) + weights["usher_sensory"]
+    hidden = (weights["cilia_model"] * model_part(trainable) + weights["usher_sensory"]
               * pl.max_horizontal(pl.col(HAIR_CELL).fill_null(0.0), pl.col(GO_SENSORY).fill_null(0.0)))
     views = [("cilia model: all GO cilia genes", trainable, labels, pl.col(CILIA_MODEL)),
              ("ranking, annotation hidden: all GO cilia genes", trainable, labels, hidden)]

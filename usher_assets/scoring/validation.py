@@ -111,9 +111,10 @@ def model_check(scores: pl.DataFrame, known: pl.DataFrame, labels: set[str] | No
 def method_description(scoring) -> dict:
     """What produced the ranking, in words and settings, for validation.json and the report."""
     return {
-        "ranking_score": "weighted sum of: the out-of-fold cilia-model percentile; the annotation layer's cilia "
-                         "signal; Usher sensory evidence (the stronger of hair-cell enrichment and GO hearing/vision "
-                         "function). Missing sensory or annotation evidence adds nothing.",
+        "ranking_score": "weighted sum of: the out-of-fold cilia-model percentile, discounted for genes expressed "
+                         "highly in every tissue (housekeeping_factor = 1 - penalty x ubiquity); the annotation "
+                         "layer's cilia signal; Usher sensory evidence (the stronger of hair-cell enrichment and "
+                         "GO hearing/vision function). Missing sensory or annotation evidence adds nothing.",
         "cilia_model": "positives: genes the annotation layer calls ciliary; the 17 known Usher genes and CiliaMiner "
                        "are out of training (and their interaction edges out of features); features: the raw columns "
                        "of every layer but annotation, mouse orthologs (conservation), study depth without cilia "
@@ -122,6 +123,7 @@ def method_description(scoring) -> dict:
                        "only over the training genes of the fold (nested folds for the training genes themselves); "
                        "each gene scored by the fold model that did not train on it.",
         "combination": scoring.combination.model_dump(),
+        "housekeeping": scoring.housekeeping.model_dump(),
         "model": scoring.model.model_dump(),
         "tiers": scoring.tiers.model_dump(),
     }
