@@ -13,7 +13,6 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from usher_assets.storage import PipelineStore, ProvenanceTracker, StoreError
-from usher_assets.storage.sql import TableRef
 from usher_assets.storage.store import PARTITION_COLUMN
 
 INJECTION = 'x"; DROP TABLE _checkpoints; --'
@@ -447,45 +446,3 @@ def test_store_hold_creates_the_database_directory(tmp_path):
     finally:
         store.release()
     assert store.load_dataframe("t")["a"].to_list() == [1]
-
-
-@pytest.mark.parametrize("partition", [None, "1"], ids=["table", "slice"])
-@pytest.mark.parametrize("alteration", list(ALTERATIONS))
-def test_held_store_verifies_a_table_altered_through_its_own_connection(store, alteration, partition):
-    # A held store keeps what it read of the bookkeeping (checkpoints, columns) until a write; a connection
-    # it hands out may write, so the rows and columns are read again after one, and the alteration is found.
-    checkpoint = store.save_dataframe(GENES, "genes", schema="evidence", partition_key=partition)
-    store.hold()
-    try:
-        assert store.verify_checkpoints([checkpoint]) == [None]
-        assert store.get_checkpoints([TableRef("evidence", "genes", partition)])
-        sql, problem = ALTERATIONS[alteration]
-        with store.connect() as con:
-            con.execute(sql.format(table="evidence.genes"))
-        assert problem in store.verify_checkpoints([checkpoint])[0]
-    finally:
-        store.release()
-
-
-def test_held_store_reads_its_own_writes(store, tmp_path):
-    store.save_dataframe(GENES, "genes", provenance={"run_id": "run-1"})
-    source = tmp_path / "source.tsv"
-    source.write_text("a\n")
-    store.hold()
-    try:
-        before = store.checkpoints_of_tables([TableRef("main", "genes"), TableRef("main", "other")])
-        assert [len(v) for v in before.values()] == [1, 0]
-        assert store.latest_provenance("genes")["run_id"] == "run-1"
-        first = store.file_sha256(source)
-        store.save_dataframe(GENES.head(2), "genes", provenance={"run_id": "run-2"})
-        store.save_dataframe(GENES, "other", partition_key="7")
-        source.write_text("b\n")
-        os.utime(source, ns=(1, 1))  # another size and mtime: a new entry in the hash cache
-        after = store.checkpoints_of_tables([TableRef("main", "genes"), TableRef("main", "other")])
-        assert [c.row_count for c in after[("main", "genes")]] == [2]
-        assert [c.partition_key for c in after[("main", "other")]] == ["7"]
-        assert store.latest_provenance("genes")["run_id"] == "run-2"
-        assert store.latest_provenance("other", partition_key="7") is not None
-        assert store.file_sha256(source) != first == hashlib.sha256(b"a\n").hexdigest()
-    finally:
-        store.release()

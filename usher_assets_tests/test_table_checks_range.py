@@ -50,32 +50,10 @@ def test_content_rules_are_read_back_for_unchanged_content_and_evaluated_again_a
     first = run_checks(store, ref, rules)
     again = run_checks(store, ref, rules)
     assert first == again and all(passed for passed, _finding, _figures in again.values())
-    # Unchanged content: nothing is scanned again; the row-count rule, which compares versions, is evaluated
-    # on every call from the provenance it reads with the remembered outcomes.
-    assert evaluated == ["unique_gene", "range_score"]
-    assert again["row_count"] == (True, again["row_count"][1], {"rows": 2})
+    # Unchanged content: only the row-count rule, which compares versions, is evaluated again.
+    assert evaluated == ["unique_gene", "range_score", "row_count", "row_count"]
     store.save_dataframe(pl.DataFrame({"gene": ["A", "A"], "score": [0.1, 1.5]}), "genes")
     evaluated.clear()
     changed = run_checks(store, ref, rules)
-    assert evaluated == ["unique_gene", "range_score"]
+    assert evaluated == ["unique_gene", "range_score", "row_count"]
     assert not changed["unique_gene"][0] and not changed["range_score"][0]
-
-
-def test_checks_of_several_tables_read_together_match_each_table_alone(store):
-    import polars as pl
-
-    from usher_assets.storage.table_checks import TableCheck, run_checks, run_checks_of_tables
-
-    rules = (TableCheck("unique", ("gene",)), TableCheck("not_null", ("gene",)), *range_checks("score"),
-             TableCheck("row_count"))
-    store.save_dataframe(pl.DataFrame({"gene": ["A", "B"], "score": [0.1, 0.9]}), "good")
-    store.save_dataframe(pl.DataFrame({"gene": ["A", "A", None], "score": [0.1, 1.5, 0.2]}), "bad")
-    for table in ("p1", "p2"):
-        store.save_dataframe(pl.DataFrame({"gene": ["C"], "score": [0.5]}), "parts", partition_key=table)
-    refs = [TableRef("main", name) for name in ("good", "bad", "parts")]
-    together = run_checks_of_tables(store, [(ref, rules) for ref in refs])  # evaluates, then remembers
-    assert together == run_checks_of_tables(store, [(ref, rules) for ref in refs])  # read back
-    assert together == [run_checks(store, ref, rules) for ref in refs]
-    assert [name for name, (passed, _f, _m) in together[1].items() if not passed] == [
-        "unique_gene", "not_null_gene", "range_score"]
-    assert together[2]["row_count"][2] == {"rows": 2}  # summed over the slices

@@ -5,12 +5,14 @@ multi_asset_check per asset group (one extra step per stage in a full run), and 
 evaluate any single table's check. Each reads the stored table through the asset's DuckDB I/O manager.
 """
 
+from contextlib import ExitStack
+
 import dagster as dg
 
 from usher_assets.storage.checkpointed import STORE_READER_TAG, checkpoint_spec
 from usher_assets.storage.dependencies import stored_node
 from usher_assets.storage.io_manager import DuckDBIOManager, duckdb_manager
-from usher_assets.storage.table_checks import TABLE_CHECK_NAME, TableCheck, rules_description, table_check_results
+from usher_assets.storage.table_checks import TABLE_CHECK_NAME, TableCheck, rules_description, table_check_result
 
 
 def check_definitions(assets_defs) -> list[dg.AssetChecksDefinition]:
@@ -40,38 +42,15 @@ def _group_checks(group: str, entries: list[tuple[dg.AssetKey, str, tuple[TableC
     def table_checks(context: dg.AssetCheckExecutionContext):
         graph = context.op_execution_context.job_def.asset_layer.asset_graph
         selected = sorted(context.selected_asset_check_keys, key=lambda k: (k.asset_key.path, k.name))
-        _prefetch_targets(context, [k.asset_key for k in selected])
-        by_store: dict = {}
-        for check_key in selected:
-            key, manager_key, checks = by_key[check_key]
-            manager = _manager(context, key, manager_key)
-            by_store.setdefault(manager.store(), []).append((stored_node(graph, key, manager.schema_).ref, checks, key))
-        # Each store's bookkeeping is read once for all the tables it holds, not once per check.
-        results = {result.asset_key: result for store, tables in by_store.items()
-                   for result in table_check_results(store, tables)}
-        for check_key in selected:
-            yield results[check_key.asset_key]
+        with ExitStack() as sessions:
+            for store in {_manager(context, *by_key[k][:2]).store() for k in selected}:
+                sessions.enter_context(store.session())  # one connection for the step, not one per check
+            for check_key in selected:
+                key, manager_key, checks = by_key[check_key]
+                manager = _manager(context, key, manager_key)
+                yield table_check_result(manager.store(), stored_node(graph, key, manager.schema_).ref, checks, key)
 
     return table_checks
-
-
-def _prefetch_targets(context: dg.AssetCheckExecutionContext, keys: list[dg.AssetKey]) -> None:
-    """Look up the latest materialization of every checked asset in one batch, before the results need them.
-
-    Dagster 1.13 ties each AssetCheckResult to its asset's latest materialization by fetching that asset's
-    record alone (an asset-record query each, tens of ms on SQLite); a batch fills the same step cache once.
-    The cache is Dagster's own and private: on a Dagster without it each result looks its asset up, as before.
-    """
-    try:
-        step = context.op_execution_context.get_step_execution_context()
-        if step.has_partition_key:
-            return  # a partitioned step ties results to that partition's materialization instead
-        cache = step._data_version_cache  # noqa: SLF001
-        missing = [key for key in keys if key not in cache.input_asset_version_info]
-        if missing:
-            cache._fetch_input_asset_version_info(missing)  # noqa: SLF001
-    except AttributeError:
-        return
 
 
 def _manager(context, key: dg.AssetKey, manager_key: str) -> DuckDBIOManager:

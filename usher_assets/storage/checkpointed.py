@@ -172,10 +172,10 @@ def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: 
     partitioned = context.assets_def.partitions_def is not None
     partition_keys = list(map(str, context.partition_keys)) if partitioned else None
     run_config = config.model_dump(exclude={"force"})
-    if _all_checkpointed(context.job_def):
-        store.hold(run_id=context.run.run_id)  # first: what declared_inputs reads (file hashes) is then read once
     declared = spec.declared_inputs(context.resources) if spec.declared_inputs else DeclaredInputs()
     forced = any(is_forced(context.run.tags, config, k, spec.force_tags) for k in keys)
+    if _all_checkpointed(context.job_def):
+        store.hold(run_id=context.run.run_id)
     plans = {}
     with store.session(run_id=context.run.run_id):
         for key in keys:

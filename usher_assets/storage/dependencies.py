@@ -83,7 +83,6 @@ def asset_fingerprints(store, asset_graph, key: dg.AssetKey, keys: list[str] | N
     by_table = store.checkpoints_of_tables(list(refs.values()))
     stored = {p: {c.partition_key: c for c in by_table[(ref.schema, ref.table)]} for p, ref in refs.items()}
     fingerprints = []
-    states: dict[tuple, tuple] = {}  # every partition of an asset reading an unpartitioned parent reads the same
     for partition in keys if keys is not None else [None]:
         parts: dict[str, object] = {"asset": [target.ref.schema, target.ref.table, partition],
                                     "code_version": node.code_version, "run_config": run_config}
@@ -92,10 +91,7 @@ def asset_fingerprints(store, asset_graph, key: dg.AssetKey, keys: list[str] | N
         for parent in parents:
             mapped = upstream_partition_keys(asset_graph, key, parent, None if partition is None else [partition],
                                              instance)
-            state_key = (parent, None if mapped is None else tuple(mapped))
-            if state_key not in states:
-                states[state_key] = _upstream_state(stored[parent], mapped, instance, parent)
-            content, lineage = states[state_key]
+            content, lineage = _upstream_state(stored[parent], mapped, instance, parent)
             parts[f"upstream:{parent.to_user_string()}"] = content
             if lineage:
                 inherited[parent.to_user_string()] = lineage

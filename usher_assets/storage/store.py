@@ -9,10 +9,11 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Iterator
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from usher_assets.storage import table_state, writes
 from usher_assets.storage.damage import (
@@ -23,9 +24,6 @@ from usher_assets.storage.sql import Slice, TableRef, any_of, hidden_slice, quot
 from usher_assets.storage.table_state import PARTITION_COLUMN
 from usher_assets.storage.type_handlers import UnsupportedTypeError, handler_for_type, to_arrow
 from usher_assets.storage.writes import INCOMING, Written
-
-if TYPE_CHECKING:
-    import pyarrow as pa  # imported where used: a run whose every table is reused never needs it
 
 # Connections carry dagster-duckdb's user agent: DuckDB lets one process open a file twice only with
 # the same configuration, so a DuckDBResource on the same file works beside the store in one run.
@@ -68,9 +66,6 @@ class PipelineStore:
         self._session: duckdb.DuckDBPyConnection | None = None
         self._anchor: duckdb.DuckDBPyConnection | None = None
         self._run_id: str | None = None
-        # Bookkeeping read once while the file is held (see _held_read); emptied by every write through
-        # this store, by a raw connection handed out, and when the hold ends.
-        self._held_reads: dict[str, Any] = {}
 
     def __enter__(self) -> "PipelineStore":
         return self
@@ -94,12 +89,10 @@ class PipelineStore:
         """
         self._run_id = run_id or self._run_id
         if self._anchor is None:
-            self._held_reads.clear()
             self._anchor = self._open_with_retry()
             write_holder(self.db_path, self._mode, self._run_id)
 
     def release(self) -> None:
-        self._held_reads.clear()
         if self._anchor is not None:
             self._anchor.close()
             self._anchor = None
@@ -127,7 +120,7 @@ class PipelineStore:
             yield self
             return
         self._run_id = run_id or self._run_id
-        with self._connection() as con:
+        with self.connect() as con:
             self._session = con
             if self._anchor is None:
                 write_holder(self.db_path, self._mode, self._run_id)
@@ -146,29 +139,6 @@ class PipelineStore:
         `action` (default "reading <table> failed");
         a damaged block is recorded (see damage.py), so no later save writes into the file.
         """
-        self._held_reads.clear()  # the caller may write through it
-        try:
-            with self._connection(table, action) as con:
-                yield con
-        finally:
-            self._held_reads.clear()
-
-    def _held_read(self, what: str, read: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
-        """`read(con)`, kept while the database is held; None when it is not held.
-
-        A held file is locked by this process (DuckDB lets no other process write it meanwhile), so what the
-        store itself wrote is all that can change, and every write here forgets what was read.
-        """
-        if self._anchor is None:
-            return None
-        if what not in self._held_reads:
-            with self._connection(None, f"reading {what} failed") as con:
-                self._held_reads[what] = read(con)
-        return self._held_reads[what]
-
-    @contextmanager
-    def _connection(self, table: str | None = None, action: str | None = None
-                    ) -> Iterator[duckdb.DuckDBPyConnection]:
         if self._session is not None:
             with self._errors(table, action):
                 yield self._session
@@ -237,18 +207,14 @@ class PipelineStore:
     def transaction(self, table: str | None = None, action: str | None = None
                     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """Commit on success, roll back on any exception."""
-        self._held_reads.clear()
-        try:
-            with self._connection(table, action or f"writing {table or 'the database'} failed") as con:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    yield con
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                con.execute("COMMIT")
-        finally:
-            self._held_reads.clear()
+        with self.connect(table, action or f"writing {table or 'the database'} failed") as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
 
     # -- writing -----------------------------------------------------------------------
 
@@ -293,8 +259,6 @@ class PipelineStore:
         and gets its own checkpoint (fingerprint from `fingerprints[key]`) and provenance row. Rows of
         slices in `keep` (checkpoints the caller reuses) are dropped, and those slices left untouched.
         """
-        import pyarrow as pa
-
         try:
             data = to_arrow(df, ref.label)
         except (pa.ArrowException, UnsupportedTypeError) as exc:
@@ -379,14 +343,7 @@ class PipelineStore:
     def latest_provenance(self, table_name: str, *, schema: str = "main",
                           partition_key: str | None = None) -> dict | None:
         """The most recent provenance record of a table or slice, as written."""
-        latest = self._held_read("the latest provenance (main._provenance)", lambda con: {
-            tuple(row[:3]): row[3] for row in con.execute(
-                "SELECT schema_name, table_name, partition_key, arg_max(record, created_at) FROM main._provenance "
-                "GROUP BY ALL").fetchall()})
-        if latest is not None:
-            record = latest.get((schema, table_name, partition_key or ""))
-            return json.loads(record) if record is not None else None
-        with self._connection(TableRef(schema, table_name, partition_key).label, "reading provenance failed") as con:
+        with self.connect(TableRef(schema, table_name, partition_key).label, "reading provenance failed") as con:
             rows = con.execute("SELECT record FROM main._provenance WHERE schema_name = ? AND table_name = ? "
                                "AND partition_key = ? ORDER BY created_at DESC LIMIT 1",
                                [schema, table_name, partition_key or ""]).fetchall()
@@ -404,11 +361,7 @@ class PipelineStore:
         """
         ref = TableRef(schema, table_name)
         kind = as_type if as_type is not None else ("polars" if as_polars else "pandas")
-        if kind in ("arrow", "pyarrow"):
-            import pyarrow as pa
-
-            kind = pa.Table
-        kind = {"polars": pl.DataFrame}.get(kind, kind)
+        kind = {"polars": pl.DataFrame, "arrow": pa.Table, "pyarrow": pa.Table}.get(kind, kind)
         if kind == "pandas":
             import pandas as pd
 
@@ -422,9 +375,9 @@ class PipelineStore:
         table = self.load(ref, slices, columns=columns)
         return None if table is None else handler.from_arrow(table)
 
-    def load(self, ref: TableRef, slices: list[Slice] | None, *, columns: list[str] | None = None) -> "pa.Table | None":
+    def load(self, ref: TableRef, slices: list[Slice] | None, *, columns: list[str] | None = None) -> pa.Table | None:
         """The rows of the given slices (all rows when None) as Arrow, in slice order; None if no table."""
-        with self._connection(ref.label, f"loading {ref.label} failed") as con:
+        with self.connect(ref.label, f"loading {ref.label} failed") as con:
             present = table_state.table_columns(con, ref)
             if not present:
                 return None
@@ -458,7 +411,7 @@ class PipelineStore:
 
     def table_columns(self, table_name: str, *, schema: str = "main") -> list[tuple[str, str]]:
         ref = TableRef(schema, table_name)
-        with self._connection(ref.label) as con:
+        with self.connect(ref.label) as con:
             return table_state.table_columns(con, ref)
 
     def table_exists(self, table_name: str, *, schema: str = "main") -> bool:
@@ -481,7 +434,7 @@ class PipelineStore:
     def get_checkpoint(self, table_name: str, *, schema: str = "main",
                        partition_key: str | None = None) -> Checkpoint | None:
         ref = TableRef(schema, table_name, partition_key)
-        with self._connection(ref.label, f"reading the checkpoint of {ref.label} failed") as con:
+        with self.connect(ref.label, f"reading the checkpoint of {ref.label} failed") as con:
             return self._get_checkpoint(con, ref)
 
     def get_checkpoints(self, refs: list[TableRef]) -> dict[TableRef, Checkpoint | None]:
@@ -497,18 +450,11 @@ class PipelineStore:
         tables = list(dict.fromkeys((r.schema, r.table) for r in refs))
         if not tables:
             return {}
-        every = self._held_read("checkpoints (main._checkpoints)", lambda con: con.execute(
-            f"SELECT {', '.join(CHECKPOINT_COLUMNS)} FROM main._checkpoints "
-            "ORDER BY schema_name, table_name, partition_key").fetchall())
-        if every is not None:
-            wanted = set(tables)
-            rows = [row for row in every if (row[0], row[1]) in wanted]
-        else:
-            where = " OR ".join("(schema_name = ? AND table_name = ?)" for _ in tables)
-            with self._connection(None, "listing checkpoints (main._checkpoints) failed") as con:
-                rows = con.execute(f"SELECT {', '.join(CHECKPOINT_COLUMNS)} FROM main._checkpoints WHERE {where} "
-                                   "ORDER BY schema_name, table_name, partition_key",
-                                   [v for pair in tables for v in pair]).fetchall()
+        where = " OR ".join("(schema_name = ? AND table_name = ?)" for _ in tables)
+        with self.connect(None, "listing checkpoints (main._checkpoints) failed") as con:
+            rows = con.execute(f"SELECT {', '.join(CHECKPOINT_COLUMNS)} FROM main._checkpoints WHERE {where} "
+                               "ORDER BY schema_name, table_name, partition_key",
+                               [v for pair in tables for v in pair]).fetchall()
         found: dict[tuple[str, str], list[Checkpoint]] = {t: [] for t in tables}
         for row in rows:
             checkpoint = Checkpoint.from_row(row)
@@ -525,7 +471,7 @@ class PipelineStore:
             sql, params = sql + " AND schema_name = ?", params + [schema]
         if table_name is not None:
             sql, params = sql + " AND table_name = ?", params + [table_name]
-        with self._connection(None, "listing checkpoints (main._checkpoints) failed") as con:
+        with self.connect(None, "listing checkpoints (main._checkpoints) failed") as con:
             rows = con.execute(sql + " ORDER BY schema_name, table_name, partition_key", params).fetchall()
         return [Checkpoint.from_row(r) for r in rows]
 
@@ -563,27 +509,23 @@ class PipelineStore:
         for index, checkpoint in enumerate(checkpoints):
             by_table.setdefault((checkpoint.schema_name, checkpoint.table_name), []).append(index)
         problems: list[str | None] = [None] * len(checkpoints)
-        # The rows are read every time; only which columns each table has is kept while the file is held.
-        columns = self._held_read("table columns (duckdb_columns())", table_state.all_table_columns)
-        with self._connection(None, "verifying checkpoints failed") as con:
+        with self.connect(None, "verifying checkpoints failed") as con:
             for (schema, table), indexes in by_table.items():
                 ref = TableRef(schema, table)
-                present = None if columns is None else columns.get((schema, table), [])
-                found = self._verify_readable(con, ref, [checkpoints[i] for i in indexes], content, present)
+                found = self._verify_readable(con, ref, [checkpoints[i] for i in indexes], content)
                 for index, problem in zip(indexes, found):
                     problems[index] = problem
         return problems
 
-    def _verify_readable(self, con, ref: TableRef, checkpoints: list[Checkpoint], content: bool,
-                         present: list[tuple[str, str]] | None = None) -> list[str | None]:
+    def _verify_readable(self, con, ref: TableRef, checkpoints: list[Checkpoint], content: bool) -> list[str | None]:
         """verify_table, going on past a damaged block: each slice is then read alone, and the damage recorded."""
         try:
-            found = table_state.verify_table(con, ref, checkpoints, content, present)
+            found = table_state.verify_table(con, ref, checkpoints, content)
         except duckdb.Error as exc:
             if not is_block_error(exc):
                 raise
             found = [f"damaged block: {' '.join(str(exc).split())}"] if len(checkpoints) == 1 else \
-                [self._verify_readable(con, ref, [c], content, present)[0] for c in checkpoints]
+                [self._verify_readable(con, ref, [c], content)[0] for c in checkpoints]
             record_damage(self.db_path, ref.label, exc)
             return found
         if content:
@@ -597,11 +539,6 @@ class PipelineStore:
         with self.connect(None, f"query {' '.join(sql.split())[:80]!r} failed") as con:
             return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
 
-    def fetch(self, sql: str, params: list | dict | None = None) -> list[tuple]:
-        """Run SQL with bound parameters and return its rows as tuples (no frame library involved)."""
-        with self.connect(None, f"query {' '.join(sql.split())[:80]!r} failed") as con:
-            return con.execute(sql, params).fetchall()
-
     def export_parquet(self, table_name: str, path: Path | str, *, schema: str = "main",
                        provenance=None, order_by: list[str] | None = None) -> Path:
         """Write a table to Parquet with DuckDB's COPY, plus a `.provenance.json` sidecar.
@@ -614,7 +551,7 @@ class PipelineStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         order = f" ORDER BY {', '.join(quote(validate_name(c, 'column name')) for c in order_by)}" if order_by else ""
-        with self._connection(ref.label, f"exporting {ref.label} to {path} failed") as con:
+        with self.connect(ref.label, f"exporting {ref.label} to {path} failed") as con:
             if not table_state.table_columns(con, ref):
                 raise StoreError(f"{self.db_path}: no stored table {ref.label} to export")
             con.execute(f"COPY (SELECT * FROM {ref.qualified}{order}) TO '{_sql_string(tmp)}' (FORMAT parquet)")
@@ -645,15 +582,9 @@ class PipelineStore:
         path = Path(path).resolve()
         stat = path.stat()
         key = [str(path), stat.st_size, stat.st_mtime_ns]
-        known = self._held_read("cached file hashes (main._file_hashes)", lambda con: {
-            tuple(row[:3]): row[3] for row in con.execute("SELECT path, size, mtime_ns, sha256 FROM main._file_hashes")
-            .fetchall()})
-        if known is not None:
-            rows = [(known[tuple(key)],)] if tuple(key) in known else []
-        else:
-            with self._connection(None, f"reading the cached hash of {path} failed") as con:
-                rows = con.execute("SELECT sha256 FROM main._file_hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
-                                   key).fetchall()
+        with self.connect(None, f"reading the cached hash of {path} failed") as con:
+            rows = con.execute("SELECT sha256 FROM main._file_hashes WHERE path = ? AND size = ? AND mtime_ns = ?",
+                               key).fetchall()
         if rows:
             return rows[0][0]
         digest = sha256_file(path)

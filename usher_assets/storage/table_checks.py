@@ -59,80 +59,59 @@ def range_checks(*columns: str, bounds: tuple[float, float] = (0.0, 1.0)) -> tup
 
 
 def run_checks(store: PipelineStore, ref: TableRef, checks) -> dict[str, tuple[bool, str, dict]]:
-    """name -> (passed, finding, metadata) for each rule, remembered per table content."""
-    return run_checks_of_tables(store, [(ref, tuple(checks))])[0]
+    """name -> (passed, finding, metadata) for each rule, remembered per table content.
 
-
-def run_checks_of_tables(store: PipelineStore, tables: list[tuple[TableRef, tuple]]
-                         ) -> list[dict[str, tuple[bool, str, dict]]]:
-    """run_checks for several tables, their bookkeeping read in three queries whatever their number.
-
-    Unique/not-null/range outcomes depend only on the content, so a reused table's are read back instead of
-    scanned again; the row-count rule compares versions and is always evaluated (from the same reads).
+    Unique/not-null/range outcomes depend only on the content, so a reused table's are read back (two
+    queries for the table, whatever its rules) instead of scanned again; the row-count rule compares
+    versions and is always evaluated.
     """
-    names = list(dict.fromkeys((ref.schema, ref.table) for ref, _checks in tables))
-    if not names:
-        return []
-    where, params = _of_tables(names), [v for pair in names for v in pair]
-    slices: dict[tuple[str, str], list] = {name: [] for name in names}
-    for schema, table, partition_key, digest in store.fetch(
-            f"SELECT schema_name, table_name, partition_key, content_hash FROM main._checkpoints WHERE {where} "
-            "ORDER BY schema_name, table_name, partition_key", params):
-        slices[(schema, table)].append([partition_key, digest])
-    remembered: dict[tuple[str, str], dict] = {name: {} for name in names}
-    for schema, table, check_name, passed, finding, metadata, digest in store.fetch(
-            "SELECT schema_name, table_name, check_name, passed, finding, metadata, content_hash "
-            f"FROM main._check_results WHERE {where}", params):
-        remembered[(schema, table)][check_name] = (digest, (passed, finding, json.loads(metadata)))
-    histories = _row_count_histories(store, names)
-    results = []
-    for ref, checks in tables:
-        name = (ref.schema, ref.table)
-        # What a content-only outcome depends on: every slice's content hash, and the rule's own settings.
-        content = {c.name: hashlib.sha256(json.dumps([slices[name], repr(c)]).encode()).hexdigest() for c in checks}
-        known = {check: outcome for check, (digest, outcome) in remembered[name].items()
-                 if content.get(check) == digest}
-        outcomes = {}
-        for check in checks:
-            if check.kind == "row_count":
-                outcomes[check.name] = row_count_outcome(histories[name])
-            elif check.name in known:
-                outcomes[check.name] = known[check.name]
-            else:
-                passed, finding, metadata = outcomes[check.name] = evaluate_check(store, ref, check)
-                _remember(store, ref, check.name, content[check.name], passed, finding, metadata)
-        results.append(outcomes)
-    return results
-
-
-def _remember(store: PipelineStore, ref: TableRef, check_name: str, digest: str, passed: bool, finding: str,
-              metadata: dict) -> None:
-    with store.transaction() as con:
-        con.execute("DELETE FROM main._check_results WHERE schema_name = ? AND table_name = ? AND check_name = ?",
-                    [ref.schema, ref.table, check_name])
-        con.execute("INSERT INTO main._check_results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [ref.schema, ref.table, check_name, digest, passed, finding, json.dumps(metadata)])
+    slices = store.execute_query(
+        "SELECT partition_key, content_hash FROM main._checkpoints WHERE schema_name = ? AND table_name = ? "
+        "ORDER BY partition_key", [ref.schema, ref.table]).rows()
+    # What a content-only outcome depends on: every slice's content hash, and the rule's own settings.
+    content = {check.name: hashlib.sha256(json.dumps([slices, repr(check)]).encode()).hexdigest() for check in checks}
+    known = {name: (passed, finding, json.loads(metadata)) for name, passed, finding, metadata, remembered in
+             store.execute_query(
+                 "SELECT check_name, passed, finding, metadata, content_hash FROM main._check_results "
+                 "WHERE schema_name = ? AND table_name = ?", [ref.schema, ref.table]).rows()
+             if content.get(name) == remembered}
+    outcomes = {}
+    for check in checks:
+        if check.kind == "row_count":
+            outcomes[check.name] = evaluate_check(store, ref, check)
+            continue
+        if check.name in known:
+            outcomes[check.name] = known[check.name]
+            continue
+        passed, finding, metadata = outcomes[check.name] = evaluate_check(store, ref, check)
+        with store.transaction() as con:
+            con.execute("DELETE FROM main._check_results WHERE schema_name = ? AND table_name = ? AND check_name = ?",
+                        [ref.schema, ref.table, check.name])
+            con.execute("INSERT INTO main._check_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [ref.schema, ref.table, check.name, content[check.name], passed, finding,
+                         json.dumps(metadata)])
+    return outcomes
 
 
 def evaluate_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tuple[bool, str, dict]:
     """(passed, description of the finding, metadata) for one check on a stored table."""
     cols = ", ".join(quote(validate_name(c, "column name")) for c in check.columns)
     if check.kind == "unique":
-        dupes = store.fetch(
+        dupes = store.execute_query(
             f"SELECT {cols}, count(*) AS n FROM {ref.qualified} GROUP BY ALL HAVING count(*) > 1 LIMIT 5")
-        examples = [list(r)[:-1] for r in dupes]
-        return not dupes, f"duplicated {check.columns}: {examples}" if dupes else "unique", \
+        examples = [list(r)[:-1] for r in dupes.rows()]
+        return not dupes.height, f"duplicated {check.columns}: {examples}" if dupes.height else "unique", \
             {"duplicate_examples": str(examples)}
     if check.kind == "not_null":
         condition = " OR ".join(f"{quote(c)} IS NULL" for c in check.columns)
-        nulls = store.fetch(f"SELECT count(*) AS n FROM {ref.qualified} WHERE {condition}")[0][0]
+        nulls = store.execute_query(f"SELECT count(*) AS n FROM {ref.qualified} WHERE {condition}")["n"][0]
         return nulls == 0, f"{nulls} rows with NULL {check.columns}", {"null_rows": int(nulls)}
     if check.kind == "range":
         low, high = check.bounds
         names = [validate_name(c, "column name") for c in check.columns]
         counts = ", ".join(f"count(*) FILTER (WHERE {quote(c)} < $1 OR {quote(c)} > $2 OR isnan({quote(c)})) "
                            f"AS {quote(c)}" for c in names)
-        out = store.fetch(f"SELECT {counts} FROM {ref.qualified}", [low, high])[0]
+        out = store.execute_query(f"SELECT {counts} FROM {ref.qualified}", [low, high]).row(0)
         bad = {c: int(n) for c, n in zip(names, out) if n}
         finding = (f"rows outside [{low:g}, {high:g}]: {bad}" if bad
                    else f"{', '.join(names)} within [{low:g}, {high:g}]")
@@ -140,47 +119,27 @@ def evaluate_check(store: PipelineStore, ref: TableRef, check: TableCheck) -> tu
     return row_count_check(store, ref)
 
 
-def _of_tables(names: list[tuple[str, str]], alias: str = "") -> str:
-    """A predicate on (schema_name, table_name) for these tables; parameters: each pair in order."""
-    return " OR ".join(f"({alias}schema_name = ? AND {alias}table_name = ?)" for _ in names)
-
-
-def _row_count_histories(store: PipelineStore, names: list[tuple[str, str]]) -> dict:
-    """(schema, table) -> [(partition_key, content_hash, row_count, created_at)], newest first per slice."""
-    histories: dict[tuple[str, str], list] = {name: [] for name in names}
-    for schema, table, *row in store.fetch(
-            "SELECT p.schema_name, p.table_name, p.partition_key, p.content_hash, p.row_count, p.created_at "
-            "FROM main._provenance p JOIN main._checkpoints c ON c.schema_name = p.schema_name "
-            "AND c.table_name = p.table_name AND c.partition_key = p.partition_key "
-            f"WHERE {_of_tables(names, 'p.')} ORDER BY p.schema_name, p.table_name, p.partition_key, p.created_at DESC",
-            [v for pair in names for v in pair]):
-        histories[(schema, table)].append(tuple(row))
-    return histories
-
-
 def row_count_check(store: PipelineStore, ref: TableRef) -> tuple[bool, str, dict]:
-    """Rows now (summed over slices) against the table before each slice's latest content change."""
-    return row_count_outcome(_row_count_histories(store, [(ref.schema, ref.table)])[(ref.schema, ref.table)])
-
-
-def row_count_outcome(history: list[tuple]) -> tuple[bool, str, dict]:
-    """The row-count rule over a table's provenance (partition_key, content_hash, row_count, created_at) rows.
+    """Rows now (summed over slices) against the table before each slice's latest content change.
 
     Reused and unchanged writes keep a slice's content hash, so they are not a new version; a table no
     slice of which ever changed content is compared with nothing and says since when it is unchanged.
     """
-    by_slice: dict[str, list[tuple]] = {}
-    for row in history:
-        by_slice.setdefault(row[0], []).append(row)
+    history = store.execute_query(
+        "SELECT p.partition_key, p.content_hash, p.row_count, p.created_at FROM main._provenance p "
+        "JOIN main._checkpoints c ON c.schema_name = p.schema_name AND c.table_name = p.table_name "
+        "AND c.partition_key = p.partition_key "
+        "WHERE p.schema_name = ? AND p.table_name = ? ORDER BY p.partition_key, p.created_at DESC",
+        [ref.schema, ref.table])
     current = previous = 0
     changed, since = False, None
-    for rows in by_slice.values():
-        hashes, counts, times = [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]
+    for _part, rows in history.group_by("partition_key", maintain_order=True):
+        hashes, counts, times = rows["content_hash"].to_list(), rows["row_count"].to_list(), rows["created_at"]
         current += counts[0]
         earlier = next((i for i, h in enumerate(hashes) if h != hashes[0]), None)
         changed |= earlier is not None
         previous += counts[0] if earlier is None else counts[earlier]
-        first_of_current = times[(earlier or len(rows)) - 1]
+        first_of_current = times[(earlier or rows.height) - 1]
         since = first_of_current if since is None else max(since, first_of_current)
     if not changed:
         # Reused and unchanged materializations are the same version: nothing earlier to compare with.
@@ -199,18 +158,8 @@ def rules_description(checks) -> str:
 def table_check_result(store: PipelineStore, ref: TableRef, checks, key: dg.AssetKey) -> dg.AssetCheckResult:
     """The table's one AssetCheckResult: passed when every rule holds; each rule's finding in the metadata
     (`unique_hgnc_id`: "unique"), its figures beside it (`row_count/rows`), the failed rules named."""
-    return table_check_results(store, [(ref, checks, key)])[0]
-
-
-def table_check_results(store: PipelineStore, tables: list[tuple[TableRef, tuple, dg.AssetKey]]
-                        ) -> list[dg.AssetCheckResult]:
-    """table_check_result for several tables of one store, their bookkeeping read once for all."""
     with store.session():
-        found = run_checks_of_tables(store, [(ref, tuple(checks)) for ref, checks, _key in tables])
-    return [_check_result(outcomes, key) for outcomes, (_ref, _checks, key) in zip(found, tables)]
-
-
-def _check_result(outcomes: dict[str, tuple[bool, str, dict]], key: dg.AssetKey) -> dg.AssetCheckResult:
+        outcomes = run_checks(store, ref, checks)
     failed = [name for name, (passed, _finding, _figures) in outcomes.items() if not passed]
     metadata: dict = {"failed_rules": ", ".join(failed) or "none"}
     for name, (_passed, finding, figures) in outcomes.items():

@@ -1,16 +1,13 @@
 """One handler per frame library: to Arrow for storing, from Arrow for loading (as dagster-duckdb's type handlers).
 
-Types are recognised by module and name, so loading definitions does not import pandas (a third of a second),
-nor pyarrow and numpy (another few tenths), which a run whose every table is reused never needs.
+Types are recognised by module and name, so loading definitions does not import pandas (a third of a second).
 """
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
+import pyarrow as pa
 from dagster_shared.check import CheckError
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 
 class UnsupportedTypeError(CheckError, TypeError):
@@ -25,44 +22,40 @@ class TypeHandler:
     name: str
     module: str  # top-level module of the type
     type_name: str
-    to_arrow: Callable[[Any], "pa.Table"]
-    from_arrow: Callable[["pa.Table"], Any]
+    to_arrow: Callable[[Any], pa.Table]
+    from_arrow: Callable[[pa.Table], Any]
 
     def handles(self, cls: type) -> bool:
         return any(getattr(c, "__module__", "").split(".")[0] == self.module and c.__name__ == self.type_name
                    for c in getattr(cls, "__mro__", (cls,)))
 
 
-def _polars_from_arrow(table: "pa.Table"):
+def _polars_from_arrow(table: pa.Table):
     import polars as pl
 
     return pl.from_arrow(table) if table.num_columns else pl.DataFrame()
 
 
-def _lazy_from_arrow(table: "pa.Table"):
+def _lazy_from_arrow(table: pa.Table):
     return _polars_from_arrow(table).lazy()
 
 
-def _pandas_from_arrow(table: "pa.Table"):
+def _pandas_from_arrow(table: pa.Table):
     import pandas as pd
 
     return table.to_pandas() if table.num_columns else pd.DataFrame()
 
 
-def _polars_to_arrow(frame) -> "pa.Table":
+def _polars_to_arrow(frame) -> pa.Table:
     # polars exports an Object column (Python objects) as 8-byte memory addresses: refuse it, as pandas does.
     objects = [name for name, dtype in frame.schema.items() if "Object" in str(dtype)]
     if objects:
-        import pyarrow as pa
-
         raise pa.ArrowTypeError(f"polars dtype Object (Python objects) in column(s) {objects}, which Arrow "
                                 "would store as memory addresses")
     return frame.to_arrow()
 
 
-def _pandas_to_arrow(frame) -> "pa.Table":
-    import pyarrow as pa
-
+def _pandas_to_arrow(frame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
@@ -96,5 +89,5 @@ def handler_for_type(annotation: Any, where: str) -> TypeHandler:
                                f"Annotate the input as a {SUPPORTED}")
 
 
-def to_arrow(value: Any, where: str = "value") -> "pa.Table":
+def to_arrow(value: Any, where: str = "value") -> pa.Table:
     return handler_for_value(value, where).to_arrow(value)
