@@ -5,7 +5,8 @@ import polars as pl
 import pytest
 
 from usher_assets.config import CombinationConfig, ModelConfig
-from usher_assets.scoring.cilia_model import feature_columns, fold_of, out_of_fold_scores
+from usher_assets.scoring.cilia_model import feature_columns, fold_of, out_of_fold_scores, out_of_fold_variants
+from usher_assets.scoring.training_pool import processes_allowed
 from usher_assets.scoring.combination import hair_cell_evidence, ranking_score, top_evidence, without_column
 
 N = 240
@@ -85,6 +86,31 @@ def test_out_of_fold_scores_need_features_and_both_classes():
         out_of_fold_scores(frame.select("hgnc_id", "cilia_annotated"), set(), FAST)
     with pytest.raises(ValueError, match="only one class"):
         out_of_fold_scores(frame.with_columns(pl.lit(False).alias("cilia_annotated")), set(), FAST)
+
+
+def test_trainings_in_worker_processes_give_the_same_bytes_as_in_this_process():
+    frame = synthetic()
+    variants = [None, "constraint", "cilia_proximity"]
+    spread = out_of_fold_variants(frame, set(), FAST, variants, processes=2)
+    assert [s.tobytes() for s in spread] == [out_of_fold_scores(frame, set(), FAST, without=w).tobytes()
+                                             for w in variants]
+
+
+def test_a_training_error_in_a_worker_process_reaches_the_caller():
+    one_class = synthetic().with_columns(pl.lit(False).alias("cilia_annotated"))
+    with pytest.raises(ValueError, match="only one class"):
+        out_of_fold_variants(one_class, set(), FAST, [None, "constraint"], processes=2)
+
+
+def test_the_number_of_training_processes_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("USHER_MODEL_PROCESSES", "3")
+    assert processes_allowed() == 3
+    for bad in ("two", "0"):
+        monkeypatch.setenv("USHER_MODEL_PROCESSES", bad)
+        with pytest.raises(ValueError, match="USHER_MODEL_PROCESSES"):
+            processes_allowed()
+    monkeypatch.delenv("USHER_MODEL_PROCESSES")
+    assert processes_allowed() >= 1
 
 
 def parts_frame() -> pl.DataFrame:

@@ -108,18 +108,43 @@ def out_of_fold_scores(frame: pl.DataFrame, exclude_hgnc_ids: set[str], config,
     ``exclude_hgnc_ids`` never enter training, nor the cilia rates of the SET_FEATURES list columns,
     which each fold recomputes from its own training genes. Rounded to 1e-9 so a rerun is byte-identical.
     """
-    from threadpoolctl import threadpool_limits
+    return _fit_folds(_training_inputs(frame, exclude_hgnc_ids, config, without))
 
+
+def out_of_fold_variants(frame: pl.DataFrame, exclude_hgnc_ids: set[str], config,
+                         variants: list[str | None], processes: int | None = None) -> list[np.ndarray]:
+    """out_of_fold_scores for each ``without`` in ``variants``, the trainings spread over ``processes``.
+
+    Each training is single-threaded and seeded, so the scores are the same bytes however many processes
+    share the work (USHER_MODEL_PROCESSES, else every CPU, when None).
+    """
+    from usher_assets.scoring.training_pool import map_in_processes, processes_allowed
+
+    inputs = [_training_inputs(frame, exclude_hgnc_ids, config, without) for without in variants]
+    workers = min(len(inputs), processes_allowed() if processes is None else processes)
+    if workers <= 1:
+        return [_fit_folds(task) for task in inputs]
+    return map_in_processes(_fit_folds, inputs, workers)
+
+
+def _training_inputs(frame: pl.DataFrame, exclude_hgnc_ids: set[str], config, without: str | None) -> dict:
+    """Everything one out-of-fold training needs, as numpy and scipy arrays (cheap to send to a process)."""
     columns, sets = feature_columns(frame, without), set_columns(frame, without)
     if not columns and not sets:
         raise ValueError(f"cilia model: no feature column present; expected some of {MODEL_FEATURES}")
-    values = _matrix(frame, columns)
-    matrices = [incidence(frame[column]) for column in sets]
-    label = frame[CILIA_LABEL].fill_null(False).to_numpy()
-    trainable = ~frame[HGNC_ID].is_in(list(exclude_hgnc_ids)).to_numpy()
-    fold = fold_of(frame[HGNC_ID], config.folds, config.seed)
-    inner = fold_of(frame[HGNC_ID], config.folds, config.seed + 1)
-    scores = np.zeros(frame.height)
+    return {"values": _matrix(frame, columns), "matrices": [incidence(frame[column]) for column in sets],
+            "label": frame[CILIA_LABEL].fill_null(False).to_numpy(),
+            "trainable": ~frame[HGNC_ID].is_in(list(exclude_hgnc_ids)).to_numpy(),
+            "fold": fold_of(frame[HGNC_ID], config.folds, config.seed),
+            "inner": fold_of(frame[HGNC_ID], config.folds, config.seed + 1), "config": config}
+
+
+def _fit_folds(task: dict) -> np.ndarray:
+    from threadpoolctl import threadpool_limits
+
+    values, matrices, label, trainable = task["values"], task["matrices"], task["label"], task["trainable"]
+    fold, inner, config = task["fold"], task["inner"], task["config"]
+    scores = np.zeros(len(label))
     # One thread: a fixed summation order, so the same inputs give the same trees on any machine.
     with threadpool_limits(limits=1):
         for k in range(config.folds):

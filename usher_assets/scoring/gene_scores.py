@@ -3,7 +3,7 @@
 import polars as pl
 
 from usher_assets.schemas import COMPOSITE_SCORE, RANK
-from usher_assets.scoring.cilia_model import out_of_fold_scores, percentile_of, present_layers, set_columns
+from usher_assets.scoring.cilia_model import out_of_fold_variants, percentile_of, present_layers, set_columns
 from usher_assets.scoring.combination import (
     CILIA_MODEL,
     RANKING_SCORE,
@@ -21,11 +21,13 @@ WEIGHTED_RANK = "weighted_rank"
 
 def cilia_model_columns(layers: pl.DataFrame, exclude: set[str], model_config) -> pl.DataFrame:
     """Add the model percentile, and one percentile per feature layer with that layer's features left out."""
-    columns = {CILIA_MODEL: percentile_of(out_of_fold_scores(layers, exclude, model_config))}
     present = present_layers(layers)
-    for layer in (name for name in present if len(present) > 1):
-        # Retraining without a layer gives its leave-one-out row and each gene's strongest layer.
-        columns[without_column(layer)] = percentile_of(out_of_fold_scores(layers, exclude, model_config, without=layer))
+    # Retraining without each layer gives its leave-one-out row and each gene's strongest layer.
+    left_out = [name for name in present if len(present) > 1]
+    scores = out_of_fold_variants(layers, exclude, model_config, [None, *left_out])
+    columns = {CILIA_MODEL: percentile_of(scores[0])}
+    for layer, values in zip(left_out, scores[1:]):
+        columns[without_column(layer)] = percentile_of(values)
     return layers.with_columns(pl.Series(name, values, dtype=pl.Float64) for name, values in columns.items())
 
 
