@@ -21,7 +21,7 @@ SOURCE_KEYS = (
     "go_terms", "go_parents", "tissue_expression", "ciliaminer", "gnomad_constraint",
     "gtex_median_tpm", "hpa_normal_tissue", "hair_cell_expression", "hair_cell_design",
     "ciliated_cell_markers", "cilia_proteome", "centrosome_cilium_interactome",
-    "centrosome_cilium_screen", "ciliary_interactome",
+    "centrosome_cilium_screen", "ciliary_interactome", "pfam_domains",
 )
 
 
