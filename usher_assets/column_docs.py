@@ -99,7 +99,7 @@ COLUMNS = IDS | {
        "(layer sensitivity), in [0, 1]." for layer in ("constraint", "expression", "localization",
                                                        "sensory_expression", "cilia_proximity",
                                                        "cilia_association", "conservation", "go_context",
-                                                       "gene_family")},
+                                                       "gene_family", "protein_domain")},
     "tier": "Candidate tier from ranking-score cuts (scoring.tiers).",
     "thin_evidence": "True when the gene has at most scoring.tiers.thin_evidence layers: flagged, not demoted.",
     # ranking_validation
@@ -118,6 +118,7 @@ def describe(*names: str) -> dict[str, str]:
 
 
 # The stored columns of each described table, in stored order (test_column_docs compares them with a run).
+# With scoring.model.protein_domains on, gene_scores also has cilia_model_without_protein_domain (after gene_family).
 TABLE_COLUMNS = {
     "annotation_evidence": ("hgnc_id", "gene_symbol", "ensembl_gene_id", "cilia_gene_groups", "go_term_count",
         "go_cilia_term_count", "go_cilia_evidence", "go_cilium_annotated", "go_sensory_evidence", "go_depth_rank",

@@ -21,7 +21,7 @@ SOURCE_KEYS = (
     "go_terms", "go_parents", "tissue_expression", "ciliaminer", "gnomad_constraint",
     "gtex_median_tpm", "hpa_normal_tissue", "hair_cell_expression", "hair_cell_design",
     "ciliated_cell_markers", "cilia_proteome", "centrosome_cilium_interactome",
-    "centrosome_cilium_screen", "ciliary_interactome",
+    "centrosome_cilium_screen", "ciliary_interactome", "pfam_domains",
 )
 
 
@@ -94,6 +94,9 @@ class ModelConfig(_Frozen):
     max_leaf_nodes: int = Field(15, ge=2, description="Leaves per tree (gradient_boosting).")
     association_prior: float = Field(5.0, gt=0, description="Pseudo-count (genes) that shrinks a GO term's or gene "
                                      "group's cilia rate toward the base rate, for the set features.")
+    protein_domains: bool = Field(False, description="Add the Pfam domain cilia rate (max, mean over the gene's "
+                                  "domains, counted in the folds) to the model; needs sources.pfam_domains. Off: "
+                                  "within noise on the GO criterion (docs/cilia_model.md).")
 
 
 class CombinationConfig(_Frozen):

@@ -11,7 +11,7 @@ GROUPS = {
                 "hpa_normal_tissue", "go_annotations", "go_gene_info", "go_terms", "go_parents",
                 "tissue_expression", "gtex_median_tpm", "ciliaminer", "ciliated_cell_markers",
                 "centrosome_cilium_screen", "mouse_human_orthologs", "hair_cell_expression", "cilia_proteome",
-                "centrosome_cilium_interactome", "ciliary_interactome"},
+                "centrosome_cilium_interactome", "ciliary_interactome", "pfam_domains"},
     "evidence": {"constraint_evidence", "expression_evidence", "localization_evidence", "annotation_evidence",
                  "sensory_expression_evidence", "cilia_proximity_evidence", "cilia_association_evidence"},
     "scoring": {"gene_scores", "ranking_validation"},

@@ -11,6 +11,7 @@ import pytest
 
 from usher_assets.sources.constraint import parse_exac_pli, parse_loftool
 from usher_assets.sources.formats import SourceFormatError
+from usher_assets.sources.gene_ontology import parse_pfam_domains
 from usher_assets.sources.hgnc import parse_hgnc
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -41,6 +42,10 @@ CASES = {
                            "gene", "pLI", gzipped=False),
     "loftool": ParserCase(parse_loftool, "LoFtool_scores.txt", _head(DATA_DIR / "LoFtool_scores.txt", 4),
                           "Gene", "LoFtool_percentile", gzipped=False),
+    # Real rows of the export, ordered so that the first and fourth share a gene (the key is gene + domain).
+    "pfam_domains": ParserCase(parse_pfam_domains, "orghs_gene_pfam.tsv.gz",
+                               [_head(DATA_DIR / "orghs_gene_pfam.tsv.gz", 5)[i] for i in (0, 2, 1, 3, 4)],
+                               "pfam_id", "entrez_id", gzipped=True),
 }
 
 

@@ -18,6 +18,7 @@ SOURCE_FILES = {
     "go_gene_info": ROOT / "data" / "orghs_gene_info.tsv.gz",
     "go_terms": ROOT / "data" / "go_terms.tsv.gz",
     "go_parents": ROOT / "data" / "go_parents.tsv.gz",
+    "pfam_domains": ROOT / "data" / "orghs_gene_pfam.tsv.gz",
     "ciliaminer": ROOT / "data" / "ciliaminer_secondarylist.json",
     "gnomad_constraint": FIXTURES / "gnomad_v4.1_constraint_metrics_tiny.tsv",
     "gtex_median_tpm": FIXTURES / "gtex_v8_median_tpm_tiny.gct",
@@ -25,7 +26,7 @@ SOURCE_FILES = {
 }
 CONFIG_KEYS = {"hgnc", "exac_pli", "loftool", "hpa_subcellular", "go_annotations", "go_gene_info", "go_terms",
                "go_parents", "tissue_expression", "ciliaminer", "gnomad_constraint", "gtex_median_tpm",
-               "hpa_normal_tissue"}
+               "hpa_normal_tissue", "pfam_domains"}
 
 
 def test_registry_keys_are_the_config_source_keys():

@@ -63,11 +63,32 @@ RANKING_CHECKS = (*id_checks(HGNC_ID), TableCheck("unique", (RANK,)), TableCheck
 SCORES = ("ranking_score", "composite_score")
 
 
-def _scores(gene_universe, ciliaminer, pipeline, layer_frames: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict]:
+def protein_domains(pfam_domains: pl.DataFrame | None) -> pl.DataFrame | None:
+    """One row per gene with Pfam domains: hgnc_id and its sorted distinct Pfam IDs (the model's domain input)."""
+    from usher_assets.scoring.set_encoding import SET_FEATURES
+
+    if pfam_domains is None or pfam_domains.height == 0:
+        return None
+    return (pfam_domains.drop_nulls(HGNC_ID).group_by(HGNC_ID)
+            .agg(pl.col("pfam_id").unique().sort().alias(SET_FEATURES["protein_domain"])))
+
+
+def with_protein_domains(layers: pl.DataFrame, domains: pl.DataFrame | None) -> pl.DataFrame:
+    """``layers`` with the list column of Pfam domains (null for a gene without any), when there are domains."""
+    if domains is None:
+        return layers
+    return layers.join(domains, on=HGNC_ID, how="left", maintain_order="left")
+
+
+def _scores(gene_universe, ciliaminer, pipeline, layer_frames: dict[str, pl.DataFrame],
+            pfam_domains: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict]:
     from usher_assets.scoring.gene_scores import score_genes
 
     names = {asset: layer for layer, asset in LAYER_ASSETS.items()}
     layers = join_layers(gene_universe, {names[a]: f for a, f in layer_frames.items()})
+    # Off (scoring.model.protein_domains) or not configured: no domain column, so no domain feature.
+    if pipeline.scoring.model.protein_domains and pipeline.sources.get("pfam_domains") is not None:
+        layers = with_protein_domains(layers, protein_domains(pfam_domains))
     weights = active_weights(pipeline.scoring.weights, layers)
     ranked = score_genes(layers, weights, pipeline.scoring, judged_genes(gene_universe, ciliaminer))
     counts = dict(ranked.group_by("tier").len().iter_rows())
@@ -86,17 +107,18 @@ def validation_for(gene_scores: pl.DataFrame, pipeline, gene_universe, ciliamine
 def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.values())):
     """Scoring reads the given evidence layers (by default every layer the pipeline defines)."""
 
-    @pipeline_asset(group="scoring", code_version="4", config_sections=("scoring",),
-                    upstream=("gene_universe", "ciliaminer", *layer_assets), columns=describe_table("gene_scores"),
+    @pipeline_asset(group="scoring", code_version="5", config_sections=("scoring",),
+                    upstream=("gene_universe", "ciliaminer", "pfam_domains", *layer_assets),
+                    columns=describe_table("gene_scores"),
                     checks=(*RANKING_CHECKS, *range_checks(*SCORES, "cilia_model_percentile",
                                                             *(f"{layer}_score" for layer in LAYER_ASSETS))))
     def gene_scores(pipeline, **inputs):
         """One row per protein-coding gene, ranked by the ranking score (out-of-fold cilia model + annotation +
         Usher sensory evidence): tier, thin-evidence flag, top evidence, the weighted composite and its rank."""
-        universe, ciliaminer = inputs.pop("gene_universe"), inputs.pop("ciliaminer")
-        return _scores(universe, ciliaminer, pipeline, inputs)
+        universe, ciliaminer, domains = inputs.pop("gene_universe"), inputs.pop("ciliaminer"), inputs.pop("pfam_domains")
+        return _scores(universe, ciliaminer, pipeline, inputs, domains)
 
-    @pipeline_asset(group="scoring", code_version="4", config_sections=("scoring",),
+    @pipeline_asset(group="scoring", code_version="5", config_sections=("scoring",),
                     columns=describe_table("ranking_validation"),
                     checks=(*id_checks("query_symbol"), TableCheck("not_null", (RANK,)),
                             *range_checks("percentile", bounds=(0.0, 100.0))))
@@ -119,7 +141,7 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
         return known, metadata
 
     # Not the storage section: where the exports go is checked by `outputs` (a missing file reruns it).
-    @pipeline_asset(group="report", code_version="6", config_sections=("scoring",),
+    @pipeline_asset(group="report", code_version="7", config_sections=("scoring",),
                     kinds=("polars", "duckdb", "html"), outputs=exported_files, columns=describe_table("candidates"),
                     checks=(*RANKING_CHECKS, *range_checks(*SCORES)))
     def candidates(gene_scores, gene_universe, ciliaminer, pipeline):

@@ -173,6 +173,11 @@ SOURCE_TABLES = [
                 checks=id_checks(ENTREZ_ID, "go_id", "evidence")),
     SourceTable("go_gene_info", "One row per (Entrez gene, Ensembl gene) in org.Hs.eg.db: symbol, type, chromosome.",
                 "gene_ontology:parse_go_gene_info", entrez_column=ENTREZ_ID),
+    SourceTable("pfam_domains", "One row per (Entrez gene, Pfam domain) in org.Hs.eg.db's UniProt-derived Pfam map: "
+                "the cilia model's protein-domain input.", "gene_ontology:parse_pfam_domains", entrez_column=ENTREZ_ID,
+                empty_schema={ENTREZ_ID: pl.Int64, "symbol": pl.String, "ensembl_gene_ids": pl.List(pl.String),
+                              "pfam_id": pl.String},
+                checks=id_checks(ENTREZ_ID, "pfam_id")),
     SourceTable("tissue_expression", "One row per dataset, gene and tissue: TissueEnrich HPA and GTEx TPM and specificity.",
                 "expression:parse_tissue_expression", ensembl_column=ENSEMBL_GENE_ID,
                 checks=id_checks("dataset", ENSEMBL_GENE_ID, "tissue")),

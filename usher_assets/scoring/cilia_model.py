@@ -39,9 +39,13 @@ MODEL_FEATURES = {
     "go_context": ["go_context_term_count"],
     # HGNC gene families (not cilia machinery, not disease-named): SET_FEATURES only.
     "gene_family": [],
+    # Pfam domains (org.Hs.eg.db): how often a domain of the gene is carried by GO cilia genes, in the folds.
+    "protein_domain": [],
 }
 # Feature groups that feed only the model, not the weighted composite.
-MODEL_ONLY_LAYERS = ("conservation", "go_context", "gene_family")
+MODEL_ONLY_LAYERS = ("conservation", "go_context", "gene_family", "protein_domain")
+# Off by default (scoring.model.protein_domains): validation gives them a row only when the model had them.
+OPTIONAL_MODEL_LAYERS = ("protein_domain",)
 CILIA_LABEL = "cilia_annotated"
 
 

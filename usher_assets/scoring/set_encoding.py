@@ -1,5 +1,5 @@
 """Guilt by shared annotation, computed inside the model's folds: how often a gene's GO terms or gene groups
-belong to GO cilia genes, counted only over genes whose labels the scoring model may see.
+belong to GO cilia genes (and its Pfam domains), counted only over genes whose labels the scoring model may see.
 
 Nested: a training gene's value comes from the other inner folds of the training genes, a scored gene's
 from all training genes, so no gene's own label ever reaches its own feature.
@@ -10,7 +10,8 @@ import polars as pl
 import scipy.sparse as sp
 
 # Feature layer -> list column of keys it encodes (see evidence/annotation.py).
-SET_FEATURES = {"go_context": "go_context_terms", "gene_family": "context_gene_groups"}
+SET_FEATURES = {"go_context": "go_context_terms", "gene_family": "context_gene_groups",
+                "protein_domain": "protein_domains"}
 SUFFIXES = ("max_cilia_rate", "mean_cilia_rate")
 
 

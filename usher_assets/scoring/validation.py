@@ -3,8 +3,8 @@
 import polars as pl
 
 from usher_assets.schemas import RANK
-from usher_assets.scoring.cilia_model import MODEL_ONLY_LAYERS
-from usher_assets.scoring.combination import RANKING_SCORE, ranking_score
+from usher_assets.scoring.cilia_model import MODEL_ONLY_LAYERS, OPTIONAL_MODEL_LAYERS
+from usher_assets.scoring.combination import RANKING_SCORE, ranking_score, without_column
 from usher_assets.scoring.composite import EVIDENCE_COUNT, THIN_EVIDENCE, rank_candidates
 from usher_assets.scoring.discovery import STRICT_ANNOTATED, compare_on_labels, strict_discovery, strict_subset
 from usher_assets.scoring.labels import (
@@ -40,7 +40,9 @@ def ranking_leave_one_layer_out(scores: pl.DataFrame, scoring, known: pl.DataFra
                                 labels: set[str] | None) -> pl.DataFrame:
     """Known-gene metrics and, with labels, the strict discovery figures with each layer dropped from the ranking."""
     rows = []
-    for left_out in [None, *scoring.weights, *MODEL_ONLY_LAYERS]:
+    model_only = [layer for layer in MODEL_ONLY_LAYERS
+                  if layer not in OPTIONAL_MODEL_LAYERS or without_column(layer) in scores.columns]
+    for left_out in [None, *scoring.weights, *model_only]:
         frame = scores.with_columns(ranking_score(scores, scoring.combination, without=left_out))
         metrics = known_gene_metrics(add_percentiles(rank_candidates(frame, score=RANKING_SCORE)), known)
         row = {"left_out": left_out or "(none)", "known_median_percentile": metrics["all"]["median_percentile"],
@@ -119,7 +121,8 @@ def method_description(scoring) -> dict:
                        "are out of training (and their interaction edges out of features); features: the raw columns "
                        "of every layer but annotation, mouse orthologs (conservation), study depth without cilia "
                        "terms, and guilt by shared annotation: the smoothed cilia rate (max, mean) of the gene's "
-                       "non-cilia, non-disease GO terms (go_context) and HGNC gene groups (gene_family), counted "
+                       "non-cilia, non-disease GO terms (go_context), HGNC gene groups (gene_family) and, with "
+                       "scoring.model.protein_domains, Pfam domains (protein_domain), counted "
                        "only over the training genes of the fold (nested folds for the training genes themselves); "
                        "each gene scored by the fold model that did not train on it.",
         "combination": scoring.combination.model_dump(),

@@ -1,4 +1,4 @@
-"""Parsers for the Gene Ontology exports of Bioconductor org.Hs.eg.db and GO.db (see data/SOURCES.md)."""
+"""Parsers for the Gene Ontology (and Pfam domain) exports of Bioconductor org.Hs.eg.db and GO.db (see data/SOURCES.md)."""
 
 from pathlib import Path
 
@@ -68,3 +68,19 @@ def parse_go_parents(path: Path) -> pl.DataFrame:
         _check_go_ids(path, raw, column)
     check_allowed(path, raw, "ontology", ONTOLOGIES)
     return raw.select("child_go_id", "parent_go_id", "relationship_type", "ontology")
+
+
+def parse_pfam_domains(path: Path) -> pl.DataFrame:
+    """Gene -> Pfam domain (orghs_gene_pfam.tsv.gz, org.Hs.eg.db's UniProt-derived ``pfam`` map): one row per
+    entrez_id and pfam_id.
+
+    Columns: entrez_id (Int64), symbol, ensembl_gene_ids (List(String)), pfam_id (``PF`` and five digits).
+    """
+    raw = read_delimited(path, ["entrez_id", "symbol", "ensembl_gene_ids", "pfam_id"],
+                         types={"entrez_id": pl.Int64}, unique=["pfam_id", "entrez_id"])
+    bad = (~raw["pfam_id"].str.contains(r"^PF\d{5}$")).fill_null(True).arg_true()
+    if len(bad):
+        index = int(bad[0])
+        raise SourceFormatError(path, f"expected a Pfam ID like 'PF00069', found {raw['pfam_id'][index]!r}",
+                                line=index + 2, column="pfam_id")
+    return raw.select("entrez_id", "symbol", split_list("ensembl_gene_ids", "|"), "pfam_id")

@@ -9,7 +9,7 @@ from usher_assets.sources.ciliaminer import parse_ciliaminer
 from usher_assets.sources.constraint import parse_exac_pli, parse_gnomad_constraint, parse_loftool
 from usher_assets.sources.expression import parse_gtex_median_tpm, parse_tissue_expression
 from usher_assets.sources.gene_ontology import (
-    parse_go_annotations, parse_go_gene_info, parse_go_parents, parse_go_terms,
+    parse_go_annotations, parse_go_gene_info, parse_go_parents, parse_go_terms, parse_pfam_domains,
 )
 from usher_assets.sources.hgnc import parse_hgnc
 from usher_assets.sources.hpa import parse_hpa_normal_tissue, parse_hpa_subcellular
@@ -23,6 +23,7 @@ SOURCE_PARSERS: dict[str, Callable[[Path], pl.DataFrame]] = {
     "go_gene_info": parse_go_gene_info,
     "go_terms": parse_go_terms,
     "go_parents": parse_go_parents,
+    "pfam_domains": parse_pfam_domains,
     "tissue_expression": parse_tissue_expression,
     "ciliaminer": parse_ciliaminer,
     "gnomad_constraint": parse_gnomad_constraint,
@@ -42,6 +43,7 @@ UNIQUE_KEYS: dict[str, list[str]] = {
     "go_gene_info": ["entrez_id", "ensembl_gene_id"],
     "go_terms": ["go_id"],
     "go_parents": ["child_go_id", "parent_go_id", "relationship_type"],
+    "pfam_domains": ["pfam_id", "entrez_id"],
     "tissue_expression": ["dataset", "ensembl_gene_id", "tissue"],
     "ciliaminer": ["disease", "abbreviation", "gene_symbol"],
     "gnomad_constraint": ["ensembl_gene_id"],
