@@ -1,5 +1,9 @@
 """The out-of-fold cilia model and the ranking score on small synthetic frames: no leak, no reward for absence."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -111,6 +115,30 @@ def test_the_number_of_training_processes_follows_the_environment(monkeypatch):
             processes_allowed()
     monkeypatch.delenv("USHER_MODEL_PROCESSES")
     assert processes_allowed() >= 1
+
+
+def test_every_training_runs_on_one_thread_in_a_fresh_interpreter():
+    # threadpool_limits only limits libraries already loaded: scikit-learn's OpenMP runtime must be loaded
+    # before the limit, or the first training of a process (each worker's first) runs on every core.
+    code = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from threadpoolctl import threadpool_info
+import usher_assets.scoring.cilia_model as cilia_model
+from test_cilia_model import FAST, synthetic
+assert "sklearn" not in sys.modules
+seen = []
+prepare = cilia_model._prepare
+def spy(values, kind):
+    seen.append(max((i["num_threads"] for i in threadpool_info() if i["internal_api"] == "openmp"), default=1))
+    return prepare(values, kind)
+cilia_model._prepare = spy
+cilia_model.out_of_fold_scores(synthetic(), set(), FAST)
+print(sorted(set(seen)))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["[1]"]
 
 
 def parts_frame() -> pl.DataFrame:

@@ -149,6 +149,7 @@ def _fit_folds(task: dict) -> np.ndarray:
     values, matrices, label, trainable = task["values"], task["matrices"], task["label"], task["trainable"]
     fold, inner, config = task["fold"], task["inner"], task["config"]
     scores = np.zeros(len(label))
+    _model(config)  # loads scikit-learn's OpenMP runtime first: threadpool_limits only limits what is loaded
     # One thread: a fixed summation order, so the same inputs give the same trees on any machine.
     with threadpool_limits(limits=1):
         for k in range(config.folds):
