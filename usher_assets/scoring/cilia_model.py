@@ -112,7 +112,7 @@ def out_of_fold_scores(frame: pl.DataFrame, exclude_hgnc_ids: set[str], config,
     ``exclude_hgnc_ids`` never enter training, nor the cilia rates of the SET_FEATURES list columns,
     which each fold recomputes from its own training genes. Rounded to 1e-9 so a rerun is byte-identical.
     """
-    return _fit_folds(_training_inputs(frame, exclude_hgnc_ids, config, without))
+    return _fit_folds(_training_inputs(frame, exclude_hgnc_ids, config, [without])[0])
 
 
 def out_of_fold_variants(frame: pl.DataFrame, exclude_hgnc_ids: set[str], config,
@@ -124,23 +124,32 @@ def out_of_fold_variants(frame: pl.DataFrame, exclude_hgnc_ids: set[str], config
     """
     from usher_assets.scoring.training_pool import map_in_processes, processes_allowed
 
-    inputs = [_training_inputs(frame, exclude_hgnc_ids, config, without) for without in variants]
+    inputs = _training_inputs(frame, exclude_hgnc_ids, config, variants)
     workers = min(len(inputs), processes_allowed() if processes is None else processes)
     if workers <= 1:
         return [_fit_folds(task) for task in inputs]
     return map_in_processes(_fit_folds, inputs, workers)
 
 
-def _training_inputs(frame: pl.DataFrame, exclude_hgnc_ids: set[str], config, without: str | None) -> dict:
-    """Everything one out-of-fold training needs, as numpy and scipy arrays (cheap to send to a process)."""
-    columns, sets = feature_columns(frame, without), set_columns(frame, without)
-    if not columns and not sets:
-        raise ValueError(f"cilia model: no feature column present; expected some of {MODEL_FEATURES}")
-    return {"values": _matrix(frame, columns), "matrices": [incidence(frame[column]) for column in sets],
-            "label": frame[CILIA_LABEL].fill_null(False).to_numpy(),
-            "trainable": ~frame[HGNC_ID].is_in(list(exclude_hgnc_ids)).to_numpy(),
-            "fold": fold_of(frame[HGNC_ID], config.folds, config.seed),
-            "inner": fold_of(frame[HGNC_ID], config.folds, config.seed + 1), "config": config}
+def _training_inputs(frame: pl.DataFrame, exclude_hgnc_ids: set[str], config, variants: list[str | None]
+                     ) -> list[dict]:
+    """Everything each variant's out-of-fold training needs, as numpy and scipy arrays.
+
+    Labels, folds and the set matrices are built once and shared by every variant (pickle sends an object
+    shared by several tasks once); each variant has its own feature columns.
+    """
+    shared = {"label": frame[CILIA_LABEL].fill_null(False).to_numpy(),
+              "trainable": ~frame[HGNC_ID].is_in(list(exclude_hgnc_ids)).to_numpy(),
+              "fold": fold_of(frame[HGNC_ID], config.folds, config.seed),
+              "inner": fold_of(frame[HGNC_ID], config.folds, config.seed + 1), "config": config}
+    matrices = {column: incidence(frame[column]) for column in set_columns(frame)}
+    tasks = []
+    for without in variants:
+        columns, sets = feature_columns(frame, without), set_columns(frame, without)
+        if not columns and not sets:
+            raise ValueError(f"cilia model: no feature column present; expected some of {MODEL_FEATURES}")
+        tasks.append(shared | {"values": _matrix(frame, columns), "matrices": [matrices[c] for c in sets]})
+    return tasks
 
 
 def _fit_folds(task: dict) -> np.ndarray:
