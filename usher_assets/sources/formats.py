@@ -235,6 +235,16 @@ def check_allowed(path: Path, frame: pl.DataFrame, column: str, allowed: Iterabl
                                 line=first_line + index, column=column)
 
 
+def check_ids(path: Path, frame: pl.DataFrame, column: str, pattern: str, example: str, *,
+              also: Iterable[str] = (), first_line: int = 2) -> None:
+    """Raise at the first value of `column` (null included) that neither matches `pattern` nor is one of `also`."""
+    bad = (~frame[column].str.contains(pattern) & ~frame[column].is_in(list(also))).fill_null(True).arg_true()
+    if len(bad):
+        index = int(bad[0])
+        raise SourceFormatError(path, f"expected {example}, found {frame[column][index]!r}",
+                                line=first_line + index, column=column)
+
+
 def parse_rdata(path: Path | str):
     """rdata's parse of an R workspace, shared by the parsers that read different entries of one file.
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import polars as pl
 
 from usher_assets.sources.formats import (
-    SourceFormatError, check_allowed, check_unique, read_delimited, split_list,
+    check_allowed, check_ids, check_unique, read_delimited, split_list,
 )
 
 ONTOLOGIES = ("BP", "CC", "MF")
@@ -14,11 +14,7 @@ GO_ROOT = "all"
 
 
 def _check_go_ids(path: Path, frame: pl.DataFrame, column: str) -> None:
-    bad = (~frame[column].str.contains(r"^GO:\d{7}$") & (frame[column] != GO_ROOT)).fill_null(True).arg_true()
-    if len(bad):
-        index = int(bad[0])
-        raise SourceFormatError(path, f"expected a GO ID like 'GO:0005929', found {frame[column][index]!r}",
-                                line=index + 2, column=column)
+    check_ids(path, frame, column, r"^GO:\d{7}$", "a GO ID like 'GO:0005929'", also=(GO_ROOT,))
 
 
 def parse_go_annotations(path: Path) -> pl.DataFrame:
@@ -78,9 +74,5 @@ def parse_pfam_domains(path: Path) -> pl.DataFrame:
     """
     raw = read_delimited(path, ["entrez_id", "symbol", "ensembl_gene_ids", "pfam_id"],
                          types={"entrez_id": pl.Int64}, unique=["pfam_id", "entrez_id"])
-    bad = (~raw["pfam_id"].str.contains(r"^PF\d{5}$")).fill_null(True).arg_true()
-    if len(bad):
-        index = int(bad[0])
-        raise SourceFormatError(path, f"expected a Pfam ID like 'PF00069', found {raw['pfam_id'][index]!r}",
-                                line=index + 2, column="pfam_id")
+    check_ids(path, raw, "pfam_id", r"^PF\d{5}$", "a Pfam ID like 'PF00069'")
     return raw.select("entrez_id", "symbol", split_list("ensembl_gene_ids", "|"), "pfam_id")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import polars as pl
 
-from usher_assets.sources.formats import SourceFormatError, check_allowed, read_delimited, split_list
+from usher_assets.sources.formats import check_allowed, check_ids, read_delimited, split_list
 
 RELIABILITIES = ("Enhanced", "Supported", "Approved", "Uncertain")
 # Immunohistochemistry staining levels; the last three occur in some HPA releases.
@@ -12,11 +12,7 @@ STAINING_LEVELS = ("High", "Medium", "Low", "Not detected", "Ascending", "Descen
 
 
 def _check_ensembl_ids(path: Path, frame: pl.DataFrame, column: str) -> None:
-    bad = (~frame[column].str.contains(r"^ENSG\d+$")).fill_null(True).arg_true()
-    if len(bad):
-        index = int(bad[0])
-        raise SourceFormatError(path, f"expected an Ensembl gene ID like 'ENSG00000137474', "
-                                f"found {frame[column][index]!r}", line=index + 2, column=column)
+    check_ids(path, frame, column, r"^ENSG\d+$", "an Ensembl gene ID like 'ENSG00000137474'")
 
 
 def parse_hpa_subcellular(path: Path) -> pl.DataFrame:
