@@ -67,15 +67,19 @@ def set_frame(seed: int = 0, n: int = 200) -> pl.DataFrame:
 FAST = ModelConfig(max_iter=20, folds=4)
 
 
+def _flip(frame: pl.DataFrame, genes: list[str], value=None) -> pl.DataFrame:
+    new = ~pl.col("cilia_annotated") if value is None else pl.lit(value)
+    return frame.with_columns(pl.when(pl.col("hgnc_id").is_in(genes)).then(new)
+                              .otherwise(pl.col("cilia_annotated")).alias("cilia_annotated"))
+
+
 def test_the_model_learns_from_shared_terms_and_scores_each_gene_without_its_label():
     frame = set_frame()
     assert present_layers(frame) == ["constraint", "go_context"]
     scores = out_of_fold_scores(frame, set(), FAST)
     label = frame["cilia_annotated"].to_numpy()
     assert scores[label].mean() > scores[~label].mean() + 0.3
-    flipped = frame.with_columns(pl.when(pl.col("hgnc_id") == "HGNC:3").then(~pl.col("cilia_annotated"))
-                                 .otherwise(pl.col("cilia_annotated")).alias("cilia_annotated"))
-    after = out_of_fold_scores(flipped, set(), FAST)
+    after = out_of_fold_scores(_flip(frame, ["HGNC:3"]), set(), FAST)
     assert after[3] == scores[3] and (after != scores).any()
     assert out_of_fold_scores(frame.reverse(), set(), FAST)[::-1].tobytes() == scores.tobytes()
     without = out_of_fold_scores(frame, set(), FAST, without="go_context")
@@ -90,12 +94,6 @@ def domain_frame(seed: int = 0, n: int = 200) -> pl.DataFrame:
                + ([f"PF1{rng.integers(20):04d}"] if rng.random() < 0.8 else []) for is_cilia in label]
     return pl.DataFrame({"hgnc_id": [f"HGNC:{i}" for i in range(n)], "cilia_annotated": label,
                          "protein_domains": [d or None for d in domains], "exac_pli": rng.random(n)})
-
-
-def _flip(frame: pl.DataFrame, genes: list[str], value=None) -> pl.DataFrame:
-    new = ~pl.col("cilia_annotated") if value is None else pl.lit(value)
-    return frame.with_columns(pl.when(pl.col("hgnc_id").is_in(genes)).then(new)
-                              .otherwise(pl.col("cilia_annotated")).alias("cilia_annotated"))
 
 
 def test_domain_cilia_rate_is_learned_without_the_genes_own_label():
