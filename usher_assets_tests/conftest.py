@@ -36,9 +36,20 @@ def db_path(tmp_path) -> Path:
     return tmp_path / "usher.duckdb"
 
 
-@pytest.fixture
-def store(db_path) -> PipelineStore:
+@pytest.fixture(params=["duckdb", "delta"])
+def store(request, db_path, tmp_path) -> PipelineStore:
+    """The store on each backend: one DuckDB file, or a directory of Delta tables."""
+    if request.param == "delta":
+        from usher_assets.storage.delta_store import DeltaStore
+
+        return DeltaStore(tmp_path / "delta")
     return PipelineStore(db_path)
+
+
+@pytest.fixture
+def manager_config(store) -> dict:
+    """DuckDBIOManager arguments for the `store` fixture's backend and location."""
+    return {"database": str(store.db_path), "backend": store.backend, "lock_timeout": 30}
 
 
 @pytest.fixture

@@ -50,8 +50,8 @@ def io_chromosome_copy(io_by_chromosome: pl.DataFrame) -> pl.DataFrame:
 
 
 @pytest.fixture
-def io_manager(db_path) -> DuckDBIOManager:
-    return DuckDBIOManager(database=str(db_path), lock_timeout=30)
+def io_manager(manager_config) -> DuckDBIOManager:
+    return DuckDBIOManager(**manager_config)
 
 
 @pytest.mark.parametrize("key,metadata,manager_schema,expected", [
@@ -127,10 +127,10 @@ def test_store_load_dataframe_without_polars_is_pandas(db_path):
     assert isinstance(store.load_dataframe("genes", as_polars=False, schema="sources"), pd.DataFrame)
 
 
-def test_load_of_missing_table_says_what_to_do(io_manager, db_path):
+def test_load_of_missing_table_says_what_to_do(io_manager, store):
     target = StoredAsset(dg.AssetKey(["sources", "gene_universe"]), TableRef("sources", "gene_universe"),
                          dg.StaticPartitionsDefinition(["X"]), "chromosome")
     with pytest.raises(dg.DagsterInvariantViolationError) as caught:
         io_manager.load_slices(target, ["X"], None, "input 'gene_universe' of scores")
     message = str(caught.value)
-    assert str(db_path) in message and "sources.gene_universe" in message and "materialize" in message
+    assert str(store.db_path) in message and "sources.gene_universe" in message and "materialize" in message

@@ -28,6 +28,10 @@ GENES = pl.DataFrame(
 )
 
 
+# Tests that open, delete or edit the DuckDB file itself; test_delta_store.py covers the Delta side.
+DUCKDB_FILE = pytest.mark.parametrize("store", ["duckdb"], indirect=True)
+
+
 def _as_kind(frame: pl.DataFrame, kind: str):
     if kind == "pandas":
         return pd.DataFrame({
@@ -45,8 +49,7 @@ def _snapshot(store: PipelineStore, table: str) -> tuple:
                                      "FROM _provenance ORDER BY written_us")
     stored = store.load_dataframe(table)
     return stored.schema, stored.rows(), store.get_checkpoint(table), provenance.rows()
-
-
+@DUCKDB_FILE
 def test_store_creates_database_file(store, db_path):
     assert not db_path.exists()
     store.save_dataframe(GENES, "genes")
@@ -149,8 +152,7 @@ def test_store_context_manager_closes_every_connection(db_path):
     # No connection stays open: DuckDB would refuse a read-only open next to a read-write one.
     with duckdb.connect(str(db_path), read_only=True) as other:
         assert other.execute("SELECT count(*) FROM genes").fetchone() == (3,)
-
-
+@DUCKDB_FILE
 def test_store_recreates_bookkeeping_after_file_deleted(store, db_path):
     # The I/O manager keeps one store object per file and process; a reset database must still work.
     store.save_dataframe(GENES, "genes")
@@ -158,8 +160,7 @@ def test_store_recreates_bookkeeping_after_file_deleted(store, db_path):
     assert store.list_checkpoints() == []
     store.save_dataframe(GENES, "genes")
     assert store.has_checkpoint("genes")
-
-
+@DUCKDB_FILE
 def test_transaction_rolls_back_on_error(store):
     store.save_dataframe(GENES, "genes")
     with pytest.raises(ZeroDivisionError):
@@ -283,8 +284,7 @@ def test_failed_save_keeps_previous_version(db_path, case):
                                provenance={"run_id": "run-2"})
     assert _snapshot(store, "genes") == before
     assert store.verify_checkpoint(store.get_checkpoint("genes", partition_key=partition)) is None
-
-
+@DUCKDB_FILE
 def test_session_shares_one_connection_and_survives_a_failed_save(store, db_path):
     with store.session():
         with store.connect() as first, store.connect() as second:
@@ -343,8 +343,7 @@ def test_save_if_changed_leaves_equal_content_untouched(store):
     assert_frame_equal(store.load_dataframe("genes"), GENES)
     _, wrote = store.save_if_changed(GENES.head(2), "genes", fingerprint="f3")
     assert wrote is True
-
-
+@DUCKDB_FILE
 def test_save_if_changed_repairs_table_altered_in_place(store, db_path):
     store.save_dataframe(GENES, "genes", partition_key="1")
     with duckdb.connect(str(db_path)) as con:  # same row count, other content
@@ -363,6 +362,7 @@ ALTERATIONS = {
 }
 
 
+@DUCKDB_FILE
 @pytest.mark.parametrize("partition", [None, "1"], ids=["table", "slice"])
 @pytest.mark.parametrize("alteration", list(ALTERATIONS))
 def test_verify_checkpoint_reports_altered_table(store, db_path, alteration, partition):
@@ -394,8 +394,7 @@ def reads_of(monkeypatch):
     monkeypatch.setattr(builtins, "open", counting_open)
     monkeypatch.setattr(io, "open", counting_open)
     return lambda path: opened.count(Path(path).resolve())
-
-
+@DUCKDB_FILE
 def test_file_sha256_is_cached_by_size_and_mtime(store, db_path, tmp_path, reads_of):
     path = tmp_path / "source.tsv"
     path.write_text("hgnc_id\tsymbol\nHGNC:7606\tMYO7A\n")

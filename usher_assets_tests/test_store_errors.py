@@ -32,12 +32,12 @@ class Gene:
     (pl.DataFrame({"id": [1, 2], "gene": pl.Series([Gene(), Gene()], dtype=pl.Object)}), "gene"),
     (pl.DataFrame({"id": [1, 2], "gene": pl.Series([Gene(), Gene()], dtype=pl.Object)}).lazy(), "gene"),
 ], ids=["pandas-object", "pandas-mixed", "polars-object", "polars-lazy-object"])
-def test_a_column_of_python_objects_is_named_with_what_can_be_stored(store, db_path, frame, column):
+def test_a_column_of_python_objects_is_named_with_what_can_be_stored(store, frame, column):
     store.save_dataframe(pl.DataFrame({"id": [7]}), "genes")
     with pytest.raises(StoreValueError) as caught:
         store.save_dataframe(frame, "genes")
     message = str(caught.value)
-    assert message.startswith(f"{db_path}: saving main.genes failed, previous version kept: column {column!r} "
+    assert message.startswith(f"{store.db_path}: saving main.genes failed, previous version kept: column {column!r} "
                               "cannot be stored"), message
     assert "numbers, strings, booleans, dates and times, or lists and structs of them, not Python objects" in message
     assert store.load_dataframe("genes")["id"].to_list() == [7]  # and not memory addresses as bytes

@@ -1,5 +1,6 @@
 """The range check on a real DuckDB table: NULLs pass, values outside the bounds or NaN fail, named per column."""
 
+import polars as pl
 import pytest
 
 from usher_assets.storage.sql import TableRef
@@ -10,10 +11,8 @@ REF = TableRef("scoring", "scores")
 
 @pytest.fixture
 def scores(store):
-    with store.transaction() as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS scoring")
-        con.execute("CREATE TABLE scoring.scores AS SELECT * FROM (VALUES (0.0, 0.5, -0.2), (1.0, NULL, 0.3), "
-                    "(0.5, 'NaN'::DOUBLE, 0.9)) AS t(a_score, b_score, correlation)")
+    store.save_dataframe(pl.DataFrame({"a_score": [0.0, 1.0, 0.5], "b_score": [0.5, None, float("nan")],
+                                       "correlation": [-0.2, 0.3, 0.9]}), "scores", schema="scoring")
     return store
 
 

@@ -12,7 +12,7 @@ _EXPORTS = {
     "check_definitions": "asset_checks", "checkpointed_asset": "checkpointed", "checkpointed_multi_asset": "checkpointed",
     "Checkpoint": "checkpoints", "DeclaredInputs": "dependencies", "asset_fingerprints": "dependencies",
     "DuckDBIOManager": "io_manager", "ProvenanceTracker": "provenance", "Slice": "sql", "TableRef": "sql",
-    "PipelineStore": "store", "StoreError": "store", "StoreLockedError": "store", "TableCheck": "table_checks",
+    "PipelineStore": "store", "DeltaStore": "delta_store", "open_store": "store", "StoreError": "store", "StoreLockedError": "store", "TableCheck": "table_checks",
     "UnsupportedTypeError": "type_handlers",
 }
 __all__ = sorted(_EXPORTS)

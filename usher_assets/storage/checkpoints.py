@@ -74,6 +74,12 @@ CHECKPOINT_COLUMNS = (
     "fingerprint", "fingerprint_parts", "content_hash", "columns", "run_id", "slice_where",
 )
 
+PROVENANCE_COLUMNS = (
+    "schema_name", "table_name", "partition_key", "created_at", "run_id", "asset_key", "fingerprint",
+    "code_version", "config_hash", "pipeline_version", "source_releases", "steps", "library_versions",
+    "row_count", "content_hash", "record",
+)
+
 
 @dataclass(frozen=True)
 class Checkpoint:

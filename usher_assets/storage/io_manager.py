@@ -7,7 +7,7 @@ manager can see (asset, partition, code version, run config, upstream content).
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 from pydantic import ConfigDict, Field
@@ -17,7 +17,7 @@ from usher_assets.storage.dependencies import StoredAsset, asset_fingerprints, s
 from usher_assets.storage.fingerprint import Fingerprint, canonical_hash, make_fingerprint
 from usher_assets.storage.partitions import slices_for
 from usher_assets.storage.sql import TableRef
-from usher_assets.storage.store import PipelineStore
+from usher_assets.storage.store import PipelineStore, open_store
 from usher_assets.storage.type_handlers import handler_for_type, handler_for_value
 
 
@@ -47,9 +47,11 @@ def column_schema(columns: list[tuple[str, str]], described: dg.TableSchema | No
 
 
 @lru_cache(maxsize=16)
-def _store(database: str, lock_timeout: float, config: tuple) -> PipelineStore:
-    # One store object per file and process, so bookkeeping DDL runs once, not per call.
-    return PipelineStore(database, lock_timeout=lock_timeout, connection_config=dict(config))
+def _store(database: str, backend: str, lock_timeout: float, config: tuple, options: tuple) -> PipelineStore:
+    # One store object per location and process, so bookkeeping DDL runs once (and Delta logs are folded
+    # incrementally), not per call.
+    return open_store(database, backend, lock_timeout=lock_timeout, connection_config=dict(config),
+                      storage_options=dict(options))
 
 
 class DuckDBIOManager(dg.ConfigurableIOManager):
@@ -62,14 +64,21 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
 
     model_config = ConfigDict(extra="forbid")  # a misspelt argument is an error, not silently ignored
 
-    database: str = Field(description="Path to the DuckDB database file.")
+    database: str = Field(description="Path to the DuckDB database file; with backend 'delta', the directory "
+                                      "(or object-store URI) holding one Delta table per asset.")
+    backend: Literal["duckdb", "delta"] = Field(
+        default="duckdb", description="'duckdb': one database file, one writer at a time. 'delta': Delta Lake "
+                                      "tables, many writers at once (see docs/scaling.md).")
+    storage_options: dict[str, str] = Field(
+        default={}, description="delta-rs storage options (object-store credentials, locking); backend 'delta' only.")
     schema_: str | None = Field(default=None, alias="schema", description="Schema for tables that name none.")
     connection_config: dict[str, Any] = Field(
         default={}, description="DuckDB connection settings, as in dagster-duckdb (https://duckdb.org/docs/configuration).")
     lock_timeout: float = Field(default=120.0, description="Seconds to wait for another process's lock on the file.")
 
     def store(self) -> PipelineStore:
-        return _store(self.database, self.lock_timeout, tuple(sorted(self.connection_config.items())))
+        return _store(self.database, self.backend, self.lock_timeout, tuple(sorted(self.connection_config.items())),
+                      tuple(sorted(self.storage_options.items())))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.store().release()

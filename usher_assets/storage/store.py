@@ -58,6 +58,8 @@ class PipelineStore:
     write lock is held only while a save or a read is running.
     """
 
+    backend = "duckdb"
+
     def __init__(self, db_path: Path | str, *, lock_timeout: float = 120.0, connection_config: dict | None = None):
         self.db_path = Path(db_path)
         self.lock_timeout = lock_timeout
@@ -259,11 +261,7 @@ class PipelineStore:
         and gets its own checkpoint (fingerprint from `fingerprints[key]`) and provenance row. Rows of
         slices in `keep` (checkpoints the caller reuses) are dropped, and those slices left untouched.
         """
-        try:
-            data = to_arrow(df, ref.label)
-        except (pa.ArrowException, UnsupportedTypeError) as exc:
-            raise StoreValueError(f"{self.db_path}: saving {ref.label} failed, previous version kept: "
-                             f"{_describe_conversion_error(df, exc)}") from exc
+        data = self._incoming(df, ref)
         label = ref.label if slices is None else f"{ref.label}[{', '.join(s.key for s in slices)}]"
         damaged = damaged_tables(self.db_path)
         if damaged:
@@ -300,6 +298,14 @@ class PipelineStore:
             raise StoreError(f"{self.db_path}: saving {label} failed, previous version kept: {exc}") from exc
         return saved
 
+    def _incoming(self, df: Any, ref: TableRef) -> pa.Table:
+        """The frame as Arrow, or a StoreValueError naming the column that cannot be stored."""
+        try:
+            return to_arrow(df, ref.label)
+        except (pa.ArrowException, UnsupportedTypeError) as exc:
+            raise StoreValueError(f"{self.db_path}: saving {ref.label} failed, previous version kept: "
+                                  f"{_describe_conversion_error(df, exc)}") from exc
+
     def _record_checkpoint(self, con, ref: TableRef, outcome: Written, previous: Checkpoint | None,
                            description, fingerprint, parts, run_id) -> Checkpoint:
         key = outcome.key or ""
@@ -316,19 +322,8 @@ class PipelineStore:
         return Checkpoint.from_row(tuple(values))
 
     def _insert_provenance(self, con, ref: TableRef, checkpoint: Checkpoint, record: dict) -> None:
-        record = dict(record, row_count=checkpoint.row_count, content_hash=checkpoint.content_hash,
-                      table=ref.label, fingerprint=checkpoint.fingerprint, partition_key=ref.partition_key)
-        con.execute(
-            "INSERT INTO main._provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            # Its own time, not the checkpoint's: a record attached later (record_provenance, or an
-            # unchanged save) must sort after the one written with the table in latest_provenance.
-            [ref.schema, ref.table, ref.partition_key or "", datetime.now(timezone.utc), record.get("run_id"),
-             record.get("asset_key"), checkpoint.fingerprint, record.get("code_version"),
-             record.get("config_hash"), record.get("pipeline_version"),
-             json.dumps(record.get("source_releases", {}), sort_keys=True),
-             json.dumps(record.get("steps", []), default=str),
-             json.dumps(record.get("library_versions", {}), sort_keys=True),
-             checkpoint.row_count, checkpoint.content_hash, json.dumps(record, default=str, sort_keys=True)])
+        values = provenance_row(ref, checkpoint, record)
+        con.execute(f"INSERT INTO main._provenance VALUES ({', '.join('?' * len(values))})", values)
 
     def record_provenance(self, table_name: str, record: dict, *, schema: str = "main",
                           partition_key: str | None = None) -> None:
@@ -392,14 +387,20 @@ class PipelineStore:
                     raise StoreValueError(f"{self.db_path}: {ref.label} has no columns {unknown} (it has {names})")
                 names = list(columns)
             select = ", ".join(quote(n) for n in names)
-            sql = f"SELECT {select} FROM {ref.qualified}"
+            source, row_order = self._ordered_rows(ref)
+            sql = f"SELECT {select} FROM {source}"
             if slices is not None:
                 sql += f" WHERE {any_of([s.where for s in slices])}"
                 if len(slices) > 1:
-                    sql += f" ORDER BY {slice_case(slices)}, rowid"
+                    sql += f" ORDER BY {slice_case(slices)}, {row_order}"
             elif hidden:
-                sql += f" ORDER BY {PARTITION_COLUMN}, rowid"
+                sql += f" ORDER BY {PARTITION_COLUMN}, {row_order}"
             return con.sql(sql).to_arrow_table()
+
+    @staticmethod
+    def _ordered_rows(ref: TableRef) -> tuple[str, str]:
+        """Where a table's rows are read from, and the column that keeps them in written order."""
+        return ref.qualified, "rowid"
 
     @staticmethod
     def _hidden_partitioned(con, ref: TableRef, present) -> bool:
@@ -532,6 +533,23 @@ class PipelineStore:
             clear_damage(self.db_path, [ref.label])  # every row read cleanly
         return found
 
+    # -- remembered check outcomes ----------------------------------------------------
+
+    def remembered_checks(self, ref: TableRef) -> dict[str, tuple[str, tuple[bool, str, dict]]]:
+        """check name -> (the content key it was evaluated for, (passed, finding, metadata))."""
+        with self.connect(ref.label, f"reading the check outcomes of {ref.label} failed") as con:
+            rows = con.execute("SELECT check_name, content_hash, passed, finding, metadata FROM main._check_results "
+                               "WHERE schema_name = ? AND table_name = ?", [ref.schema, ref.table]).fetchall()
+        return {name: (key, (passed, finding, json.loads(metadata))) for name, key, passed, finding, metadata in rows}
+
+    def remember_check(self, ref: TableRef, name: str, content_key: str, outcome: tuple[bool, str, dict]) -> None:
+        passed, finding, metadata = outcome
+        with self.transaction(ref.label, f"remembering check {name} of {ref.label} failed") as con:
+            con.execute("DELETE FROM main._check_results WHERE schema_name = ? AND table_name = ? AND check_name = ?",
+                        [ref.schema, ref.table, name])
+            con.execute("INSERT INTO main._check_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [ref.schema, ref.table, name, content_key, passed, finding, json.dumps(metadata)])
+
     # -- queries, exports, file hashes -----------------------------------------------
 
     def execute_query(self, sql: str, params: list | dict | None = None) -> pl.DataFrame:
@@ -592,6 +610,36 @@ class PipelineStore:
             con.execute("DELETE FROM main._file_hashes WHERE path = ?", [str(path)])
             con.execute("INSERT INTO main._file_hashes VALUES (?, ?, ?, ?)", key + [digest])
         return digest
+
+
+def open_store(location: Path | str, backend: str = "duckdb", *, lock_timeout: float = 120.0,
+               connection_config: dict | None = None, storage_options: dict | None = None) -> "PipelineStore":
+    """The store at `location`: a DuckDB file ('duckdb'), or a directory of Delta tables ('delta')."""
+    if backend == "delta":
+        from usher_assets.storage.delta_store import DeltaStore
+
+        return DeltaStore(location, lock_timeout=lock_timeout, connection_config=connection_config,
+                          storage_options=storage_options)
+    if backend != "duckdb":
+        raise StoreError(f"unknown storage backend {backend!r}: use 'duckdb' or 'delta'")
+    if storage_options:
+        raise StoreError(f"{location}: storage_options are for backend 'delta', not a DuckDB file")
+    return PipelineStore(location, lock_timeout=lock_timeout, connection_config=connection_config)
+
+
+def provenance_row(ref: TableRef, checkpoint: Checkpoint, record: dict) -> list:
+    """A main._provenance row (PROVENANCE_COLUMNS order) for a record attached to a checkpoint."""
+    record = dict(record, row_count=checkpoint.row_count, content_hash=checkpoint.content_hash,
+                  table=ref.label, fingerprint=checkpoint.fingerprint, partition_key=ref.partition_key)
+    # Its own time, not the checkpoint's: a record attached later (record_provenance, or an
+    # unchanged save) must sort after the one written with the table in latest_provenance.
+    return [ref.schema, ref.table, ref.partition_key or "", datetime.now(timezone.utc), record.get("run_id"),
+            record.get("asset_key"), checkpoint.fingerprint, record.get("code_version"),
+            record.get("config_hash"), record.get("pipeline_version"),
+            json.dumps(record.get("source_releases", {}), sort_keys=True),
+            json.dumps(record.get("steps", []), default=str),
+            json.dumps(record.get("library_versions", {}), sort_keys=True),
+            checkpoint.row_count, checkpoint.content_hash, json.dumps(record, default=str, sort_keys=True)]
 
 
 def _describe_conversion_error(df: Any, exc: Exception) -> str:

@@ -70,10 +70,7 @@ def run_checks(store: PipelineStore, ref: TableRef, checks) -> dict[str, tuple[b
         "ORDER BY partition_key", [ref.schema, ref.table]).rows()
     # What a content-only outcome depends on: every slice's content hash, and the rule's own settings.
     content = {check.name: hashlib.sha256(json.dumps([slices, repr(check)]).encode()).hexdigest() for check in checks}
-    known = {name: (passed, finding, json.loads(metadata)) for name, passed, finding, metadata, remembered in
-             store.execute_query(
-                 "SELECT check_name, passed, finding, metadata, content_hash FROM main._check_results "
-                 "WHERE schema_name = ? AND table_name = ?", [ref.schema, ref.table]).rows()
+    known = {name: outcome for name, (remembered, outcome) in store.remembered_checks(ref).items()
              if content.get(name) == remembered}
     outcomes = {}
     for check in checks:
@@ -83,13 +80,8 @@ def run_checks(store: PipelineStore, ref: TableRef, checks) -> dict[str, tuple[b
         if check.name in known:
             outcomes[check.name] = known[check.name]
             continue
-        passed, finding, metadata = outcomes[check.name] = evaluate_check(store, ref, check)
-        with store.transaction() as con:
-            con.execute("DELETE FROM main._check_results WHERE schema_name = ? AND table_name = ? AND check_name = ?",
-                        [ref.schema, ref.table, check.name])
-            con.execute("INSERT INTO main._check_results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [ref.schema, ref.table, check.name, content[check.name], passed, finding,
-                         json.dumps(metadata)])
+        outcomes[check.name] = evaluate_check(store, ref, check)
+        store.remember_check(ref, check.name, content[check.name], outcomes[check.name])
     return outcomes
 
 

@@ -39,20 +39,27 @@ def incoming_columns(con, ref: TableRef, names: list[str]) -> list[tuple[str, st
     return columns
 
 
-def write_table(con, ref: TableRef, names: list[str], previous: Checkpoint | None) -> Written:
-    """Replace a whole table unless its intact content already equals the incoming rows."""
+def table_outcome(con, ref: TableRef, names: list[str], previous: Checkpoint | None) -> Written:
+    """What replacing a whole table with the incoming rows would record; `wrote` False if its intact content
+    already equals them."""
     columns = incoming_columns(con, ref, names)
     count, total = slice_stats(con, INCOMING, columns, None)[None]
     digest = content_hash(columns, count, total)
     unchanged = (previous is not None and previous.content_hash == digest
                  and verify_table(con, ref, [previous], content=True) == [None])
-    if not unchanged:
+    return Written(None, None, count, digest, columns, not unchanged)
+
+
+def write_table(con, ref: TableRef, names: list[str], previous: Checkpoint | None) -> Written:
+    """Replace a whole table unless its intact content already equals the incoming rows."""
+    outcome = table_outcome(con, ref, names, previous)
+    if outcome.wrote:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(ref.schema)}")
         con.execute(f"CREATE OR REPLACE TABLE {ref.qualified} AS SELECT * FROM {INCOMING}")
         # Slices of an earlier partitioned version are gone with the table.
         con.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ? AND partition_key <> ''",
                     [ref.schema, ref.table])
-    return Written(None, None, count, digest, columns, not unchanged)
+    return outcome
 
 
 def write_slices(con, ref: TableRef, names: list[str], slices: list[Slice],
