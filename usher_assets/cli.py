@@ -117,7 +117,7 @@ def _explain(config, args) -> int:
     unknown = [name for name in args.assets if name not in names]
     if unknown:
         raise InspectionError(f"unknown asset(s) {', '.join(unknown)}; assets are: {', '.join(names)}")
-    store = open_store(config) if config.database_path.is_file() else None
+    store = open_store(config) if config.store_exists() else None
     statuses = explain_assets(store, config, defs, args.assets or None)
     _emit(args, [s.as_dict() for s in statuses], explain_text(statuses))
     return 0

@@ -65,6 +65,13 @@ class StorageConfig(_Frozen):
     output_dir: Path = Field(Path("outputs"), description="Where exports (Parquet, TSV, HTML) are written.")
     download_dir: Path = Field(Path(".usher/downloads"), description="Cache for downloaded source files.")
     lock_timeout_seconds: float = Field(120.0, ge=0, description="How long to retry a database locked by another process, seconds.")
+    backend: Literal["duckdb", "delta"] = Field(
+        "duckdb", description="duckdb: every table in `database`, one writer at a time. delta: one Delta Lake table "
+                              "per asset under `delta_root`, many writers at once (docs/scaling.md).")
+    delta_root: str = Field(".usher/delta", description="Backend delta: directory of the Delta tables, relative to the "
+                                                        "project root or absolute; or an s3:// / gs:// URI.")
+    delta_storage_options: dict[str, str] = Field(
+        default_factory=dict, description="Backend delta: delta-rs storage options (credentials, conditional writes).")
 
 
 class TierConfig(_Frozen):
@@ -210,11 +217,31 @@ class PipelineConfig(_Frozen):
         """SHA-256 of one section's canonical JSON, for fingerprints."""
         return canonical_hash(self.model_dump(mode="json")[section])
 
-    def open_store(self):
-        """The PipelineStore of this config's database file."""
-        from usher_assets.storage.store import PipelineStore
+    @property
+    def store_location(self) -> str:
+        """Where the tables are: the DuckDB file, or the Delta tables' root directory or URI."""
+        if self.storage.backend == "duckdb":
+            return str(self.database_path)
+        root = self.storage.delta_root
+        return root if "://" in root else str(self.path(Path(root)))
 
-        return PipelineStore(self.database_path, lock_timeout=self.storage.lock_timeout_seconds)
+    def store_exists(self) -> bool:
+        """Whether anything was stored yet (looking must not create an empty store)."""
+        if self.storage.backend == "duckdb":
+            return self.database_path.is_file()
+        return "://" in self.storage.delta_root or any(Path(self.store_location).glob("*/*/_delta_log"))
+
+    def open_store(self):
+        """The PipelineStore of this config: its DuckDB file, or its directory of Delta tables."""
+        from usher_assets.storage.store import open_store
+
+        return open_store(self.store_location, self.storage.backend, lock_timeout=self.storage.lock_timeout_seconds,
+                          storage_options=self.storage.delta_storage_options)
+
+    def io_manager_config(self) -> dict:
+        """DuckDBIOManager arguments for this config's store."""
+        return {"database": self.store_location, "backend": self.storage.backend,
+                "lock_timeout": self.storage.lock_timeout_seconds, "storage_options": self.storage.delta_storage_options}
 
     def config_hash(self) -> str:
         """SHA-256 of the canonical JSON of the whole config, root excluded (it is where, not what)."""

@@ -21,9 +21,8 @@ class InspectionError(RuntimeError):
 
 def open_store(config: PipelineConfig) -> PipelineStore:
     """The store of `config`, refusing to create an empty database as a side effect of looking."""
-    path = config.database_path
-    if not path.is_file():
-        raise InspectionError(f"no database at {path}: nothing was materialized with this config yet; "
+    if not config.store_exists():
+        raise InspectionError(f"no database at {config.store_location}: nothing was materialized with this config yet; "
                               "run `make run` first, or pass --config with the config you ran")
     return config.open_store()
 

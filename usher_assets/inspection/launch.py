@@ -46,8 +46,7 @@ def pipeline_resources(config_path: str | None = None) -> dict:
     from usher_assets.storage.io_manager import DuckDBIOManager
 
     config = load_config(config_path)
-    return {"io_manager": DuckDBIOManager(database=str(config.database_path),
-                                          lock_timeout=config.storage.lock_timeout_seconds),
+    return {"io_manager": DuckDBIOManager(**config.io_manager_config()),
             "pipeline": PipelineResource(config_path=config_path)}
 
 
@@ -63,7 +62,7 @@ def launch_verdicts(defs, pipeline: PipelineConfig, selection: set[dg.AssetKey] 
     names = [a.name for a in assets.values() if selection is None or a.key in selection]
     if not names:
         return []
-    store = defs.resources["io_manager"].store() if pipeline.database_path.is_file() else None
+    store = defs.resources["io_manager"].store() if pipeline.store_exists() else None
     try:
         if store is None:
             statuses = explain_assets(None, pipeline, defs, names)

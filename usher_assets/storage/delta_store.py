@@ -57,6 +57,10 @@ class DeltaStore(PipelineStore):
         super().__init__(root, lock_timeout=lock_timeout, connection_config=connection_config)
         self.storage_options = dict(storage_options or {})
         self._logs: dict[tuple[str, str], tuple[str, TableLog]] = {}  # (schema, table) -> (table id, folded log)
+        # This process's index: views and bookkeeping rows of every table, kept between connections and
+        # brought up to date on each (only tables with new commits are read again).
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._versions: dict[tuple[str, str], object] = {}
 
     # -- connections: nothing to hold; each opens the last committed versions ----------------
 
@@ -65,6 +69,11 @@ class DeltaStore(PipelineStore):
 
     def release(self) -> None:
         pass
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db, self._versions = None, {}
 
     @contextmanager
     def session(self, run_id: str | None = None) -> Iterator["DeltaStore"]:
@@ -81,25 +90,50 @@ class DeltaStore(PipelineStore):
 
     @contextmanager
     def connect(self, table: str | None = None, action: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on this process's in-memory index, first brought up to every table's last commit."""
         if self._session is not None:
             with self._errors(table, action):
                 yield self._session
             return
         with self._errors(table, action):
-            con = self._reader()
+            self._sync()
+            cursor = self._db.cursor()
         try:
             with self._errors(table, action):
-                yield con
+                yield cursor
         finally:
-            con.close()
+            cursor.close()
 
-    def _reader(self) -> duckdb.DuckDBPyConnection:
-        con = self._memory()
-        for schema, table in self._table_names():
-            state = self._current(TableRef(schema, table))
-            if state is not None:
-                self._attach(con, TableRef(schema, table), *state)
-        return con
+    def _sync(self) -> None:
+        """Attach what changed since the last look: a table whose log has no new commit costs a directory listing."""
+        if self._db is None:
+            self._db, self._versions = self._memory(), {}
+        present = self._table_names()
+        for schema, table in set(self._versions) - set(present):
+            self._detach(self._db, TableRef(schema, table))
+            del self._versions[(schema, table)]
+        for schema, table in present:
+            token = self._log_token(TableRef(schema, table))
+            if token is None or self._versions.get((schema, table)) != token:
+                self._reattach(TableRef(schema, table), token)
+
+    def _reattach(self, ref: TableRef, token=None) -> None:
+        state = self._current(ref)
+        if state is None:
+            self._detach(self._db, ref)
+            self._versions.pop((ref.schema, ref.table), None)
+            return
+        self._attach(self._db, ref, *state)
+        self._versions[(ref.schema, ref.table)] = token if token is not None else self._log_token(ref)
+
+    def _log_token(self, ref: TableRef):
+        """The newest commit file's name and time, for a local table; None elsewhere (always re-read)."""
+        log = Path(self._uri(ref)) / "_delta_log"
+        try:
+            newest = max((e for e in os.scandir(log) if e.name.endswith(".json")), key=lambda e: e.name)
+            return newest.name, newest.stat().st_mtime_ns
+        except (OSError, ValueError):
+            return None
 
     def _memory(self) -> duckdb.DuckDBPyConnection:
         config = {k: v for k, v in self.connection_config.items() if k not in _FILE_SETTINGS}
@@ -146,8 +180,7 @@ class DeltaStore(PipelineStore):
 
     def _attach(self, con, ref: TableRef, log: TableLog, table) -> None:
         """The table as views over its current files, and its bookkeeping rows, in an in-memory connection."""
-        con.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ?", [ref.schema, ref.table])
-        con.execute("DELETE FROM main._provenance WHERE schema_name = ? AND table_name = ?", [ref.schema, ref.table])
+        self._detach(con, ref)
         if not log.columns:
             return  # only commits written around the store: nothing it can vouch for
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(ref.schema)}")
@@ -174,15 +207,15 @@ class DeltaStore(PipelineStore):
         return self._rows_view(ref), ROW
 
     def _refresh(self, ref: TableRef) -> None:
-        """After a commit, a session's connection shows the table's new version."""
-        if self._session is not None:
-            state = self._current(ref)
-            if state is None:
-                self._session.execute(f"DROP VIEW IF EXISTS {ref.qualified}")
-                self._session.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ?",
-                                      [ref.schema, ref.table])
-            else:
-                self._attach(self._session, ref, *state)
+        """After a commit, the index (and so an open session) shows the table's new version."""
+        if self._db is not None:
+            self._reattach(TableRef(ref.schema, ref.table))
+
+    def _detach(self, con, ref: TableRef) -> None:
+        con.execute(f"DROP VIEW IF EXISTS {ref.qualified}")
+        con.execute(f"DROP VIEW IF EXISTS {self._rows_view(ref)}")
+        con.execute("DELETE FROM main._checkpoints WHERE schema_name = ? AND table_name = ?", [ref.schema, ref.table])
+        con.execute("DELETE FROM main._provenance WHERE schema_name = ? AND table_name = ?", [ref.schema, ref.table])
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -407,9 +440,15 @@ def _empty(table) -> pa.Table:
 
 
 def _insert_rows(con, target: str, columns: tuple[str, ...], rows: list[dict]) -> None:
+    # Through Arrow: executemany costs milliseconds a row, and a log holds hundreds of provenance rows.
     if rows:
-        con.executemany(f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                        [[row.get(c) for c in columns] for row in rows])
+        batch = pa.table({c: pa.array([row.get(c) for row in rows], pa.string()
+                                      if c not in ("row_count",) else pa.int64()) for c in columns})
+        con.register("_usher_rows", batch)
+        try:
+            con.execute(f"INSERT INTO {target} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _usher_rows")
+        finally:
+            con.unregister("_usher_rows")
 
 
 def delta_types(data: pa.Table, error) -> pa.Table:
