@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 from usher_assets.config import DEFAULT_CONFIG_PATH
 from usher_assets.resources import PipelineResource
 from usher_assets.schemas import CHROMOSOMES
-from usher_assets.storage import FORCE_TAG, CheckpointConfig, DeclaredInputs, PipelineStore, checkpointed_asset
+from usher_assets.storage import FORCE_TAG, CheckpointConfig, DeclaredInputs, checkpointed_asset, open_store
 from usher_assets.storage.io_manager import DuckDBIOManager
 
 CALLS: Counter = Counter()  # asset name -> body calls
@@ -113,31 +113,49 @@ def _reset_counters():
     LOADS.clear()
 
 
-def _resources(config_path, database) -> dict:
-    return {"io_manager": CountingIOManager(database=str(database), lock_timeout=30),
+LOCATIONS = {"duckdb": "usher.duckdb", "delta": "delta"}
+
+
+def _resources(config_path, location, backend) -> dict:
+    return {"io_manager": CountingIOManager(database=str(location), backend=backend, lock_timeout=30),
             "pipeline": PipelineResource(config_path=str(config_path))}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """A database where GRAPH was materialized once, with the checkpoints' state; tests copy it."""
+@pytest.fixture(scope="module", params=list(LOCATIONS))
+def built(request, tmp_path_factory):
+    """A store (each backend) where GRAPH was materialized once, with the checkpoints' state; tests copy it."""
     from conftest import write_config
 
     directory = tmp_path_factory.mktemp("built")
     config_path = write_config(directory)
-    result = dg.materialize(GRAPH, resources=_resources(config_path, directory / "usher.duckdb"))
-    store = PipelineStore(directory / "usher.duckdb")
-    return directory / "usher.duckdb", {c.table_name: c for c in store.list_checkpoints()}, result
+    location = directory / LOCATIONS[request.param]
+    result = dg.materialize(GRAPH, resources=_resources(config_path, location, request.param))
+    store = open_store(location, request.param)
+    return location, {c.table_name: c for c in store.list_checkpoints()}, result, request.param
 
 
 @pytest.fixture
-def run(built, db_path, pipeline_config_path):
-    """dg.materialize on a copy of the built database: run(assets=GRAPH, config_path=None, **kwargs)."""
-    shutil.copy(built[0], db_path)
+def location(built, tmp_path) -> Path:
+    return tmp_path / LOCATIONS[built[3]]
+
+
+@pytest.fixture
+def store(built, location):
+    """The test's own copy of the built store (the copy is made by `run`)."""
+    return open_store(location, built[3])
+
+
+@pytest.fixture
+def run(built, location, pipeline_config_path):
+    """dg.materialize on a copy of the built store: run(assets=GRAPH, config_path=None, **kwargs)."""
+    if location.suffix == ".duckdb":
+        shutil.copy(built[0], location)
+    else:
+        shutil.copytree(built[0], location)
     CALLS.clear()
 
     def materialize(assets=GRAPH, config_path=None, **kwargs):
-        resources = _resources(config_path or pipeline_config_path, db_path)
+        resources = _resources(config_path or pipeline_config_path, location, built[3])
         return dg.materialize(assets, resources=resources, **kwargs)
 
     return materialize
@@ -169,7 +187,7 @@ def _partition_statuses(result, name: str) -> dict[str, str]:
 
 
 def test_first_materialization_writes_every_asset(built):
-    _, checkpoints, result = built
+    _, checkpoints, result, _backend = built
     assert _statuses(result) == dict.fromkeys(["ck_universe", "ck_unrelated", "ck_weighted", "ck_ranked"], "written")
     assert set(checkpoints) == {"ck_universe", "ck_unrelated", "ck_weighted", "ck_ranked"}
     assert checkpoints["ck_universe"].schema_name == "sources"
@@ -301,10 +319,26 @@ DAMAGE = {
 }
 
 
+def _damage_delta(table: Path, damage: str) -> None:
+    """The same damage done to a Delta table by a writer that goes around the store (its commits carry no checkpoint)."""
+    from deltalake import DeltaTable
+
+    if damage == "missing":
+        shutil.rmtree(table)
+    elif damage == "altered":
+        DeltaTable(table).update(updates={"gene_symbol": "'MYO7B'"}, predicate="hgnc_id = 'HGNC:7606'")
+    else:
+        DeltaTable(table).delete("hgnc_id = 'HGNC:12601'")
+
+
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_damaged_checkpoint_is_recomputed(run, db_path, store, damage):
-    with duckdb.connect(str(db_path)) as con:
-        con.execute(DAMAGE[damage])
+def test_damaged_checkpoint_is_recomputed(run, built, location, store, damage):
+    if store.backend == "duckdb":
+        with duckdb.connect(str(location)) as con:
+            con.execute(DAMAGE[damage])
+    else:
+        _damage_delta(location / "sources" / "ck_universe", damage)
+    assert store.verify_checkpoint(built[1]["ck_universe"]) is not None
     result = run()
     assert CALLS == Counter({"ck_universe": 1})
     assert _statuses(result)["ck_universe"] == "written"
@@ -376,9 +410,14 @@ def test_partitioned_asset_writes_and_rewrites_single_slices(run, store):
     assert _statuses(third)["ck_chromosome_total"] == "reused"
 
 
-def test_multiprocess_run_finishes_without_lock_errors(pipeline_config_path, db_path, store, monkeypatch, tmp_path):
-    # Steps run in their own processes, two at a time, all on one DuckDB file.
-    monkeypatch.setenv("USHER_CONFIG", str(pipeline_config_path))
+@pytest.mark.parametrize("backend", list(LOCATIONS))
+def test_multiprocess_run_finishes_without_lock_errors(config_writer, backend, monkeypatch, tmp_path):
+    # Steps run in their own processes, two at a time, on one DuckDB file or on Delta tables.
+    config_path = config_writer(storage={"database": str(tmp_path / "usher.duckdb"), "backend": backend,
+                                         "delta_root": str(tmp_path / "delta"), "output_dir": str(tmp_path / "out"),
+                                         "download_dir": str(tmp_path / "downloads"), "lock_timeout_seconds": 30})
+    store = open_store(tmp_path / LOCATIONS[backend], backend)
+    monkeypatch.setenv("USHER_CONFIG", str(config_path))
     (tmp_path / "barrier").mkdir()
     monkeypatch.setenv("USHER_TEST_BARRIER", str(tmp_path / "barrier"))
     job = dg.build_reconstructable_job("multiprocess_defs", "multiprocess_job",

@@ -59,8 +59,7 @@ def multiprocess_job() -> dg.JobDefinition:
     job = dg.define_asset_job("multiprocess_job", executor_def=executor)
     defs = dg.Definitions(
         assets=ASSETS, jobs=[job],
-        resources={"io_manager": DuckDBIOManager(database=str(config.database_path),
-                                                 lock_timeout=config.storage.lock_timeout_seconds),
+        resources={"io_manager": DuckDBIOManager(**config.io_manager_config()),
                    "pipeline": PipelineResource()},
     )
     return defs.resolve_job_def("multiprocess_job")
