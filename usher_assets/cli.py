@@ -1,5 +1,7 @@
 """`usher-assets`: list, show, explain, verify, delete and export checkpoints, and say where the outputs are.
 
+`storage vacuum` removes old Delta files (backend delta).
+
 Exit codes: 0 done, 1 `checkpoints verify` found a problem, 2 bad arguments, bad config, or no such table.
 """
 
@@ -42,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("table", metavar="TABLE")
     export.add_argument("path", metavar="PATH", type=Path,
                         help="file to write; a relative path is taken inside the config's output dir")
+    storage = commands.add_parser("storage", help="maintenance of the store itself")
+    upkeep = storage.add_subparsers(dest="action", required=True, metavar="ACTION")
+    vacuum = upkeep.add_parser("vacuum", parents=[common],
+                               help="backend delta: delete data files no version inside the retention reads")
+    vacuum.add_argument("--retention-hours", type=float,
+                        help="keep what versions this young read (default: storage.delta_retention_hours)")
     return parser
 
 
@@ -84,6 +92,19 @@ def _outputs(config, args) -> int:
 
     locations = output_locations(config)
     _emit(args, locations, outputs_text(locations))
+    return 0
+
+
+def _vacuum(config, args) -> int:
+    from usher_assets.inspection.catalog import InspectionError, open_store
+
+    if config.storage.backend != "delta":
+        raise InspectionError("storage vacuum is for storage.backend delta; a DuckDB file has no old versions to remove")
+    hours = config.storage.delta_retention_hours if args.retention_hours is None else args.retention_hours
+    removed = open_store(config).vacuum(hours)
+    _emit(args, {"retention_hours": hours, "removed_files": removed},
+          f"removed {sum(removed.values())} file(s) no version younger than {hours:g} h reads, "
+          f"from {sum(1 for n in removed.values() if n)} of {len(removed)} table(s)")
     return 0
 
 
@@ -173,7 +194,7 @@ def _export(config, args) -> int:
 
 
 ACTIONS = {"list": _list, "show": _show, "explain": _explain, "delete": _delete, "verify": _verify,
-           "export": _export}
+           "export": _export, "vacuum": _vacuum}
 
 
 if __name__ == "__main__":

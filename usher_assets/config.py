@@ -70,6 +70,8 @@ class StorageConfig(_Frozen):
                               "per asset under `delta_root`, many writers at once (docs/scaling.md).")
     delta_root: str = Field(".usher/delta", description="Backend delta: directory of the Delta tables, relative to the "
                                                         "project root or absolute; or an s3:// / gs:// URI.")
+    delta_retention_hours: float = Field(
+        168.0, ge=0, description="Backend delta: `usher-assets storage vacuum` keeps the files of versions this young.")
     delta_storage_options: dict[str, str] = Field(
         default_factory=dict, description="Backend delta: delta-rs storage options (credentials, conditional writes).")
 

@@ -14,8 +14,10 @@ on a copy of the table in memory; only the slices it changed are committed.
 import hashlib
 import json
 import os
+import random
 import re
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -41,6 +43,7 @@ ROWS_SCHEMA = "_delta_rows"  # views with ROW, for loads; the public views leave
 # DuckDB settings that describe a database file, not a connection: an in-memory reader cannot take them.
 _FILE_SETTINGS = {"access_mode", "read_only"}
 _PATH_SAFE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_COMMIT_ATTEMPTS = 6
 
 
 class DeltaStore(PipelineStore):
@@ -230,6 +233,24 @@ class DeltaStore(PipelineStore):
         data = self._incoming(df, ref)
         label = ref.label if slices is None else f"{ref.label}[{', '.join(s.key for s in slices)}]"
         where = f"{self.db_path}: saving {label} failed, previous version kept"
+        from deltalake.exceptions import CommitFailedError
+
+        # delta-rs rebases a commit over others when they touch other partitions. What it cannot rebase (two
+        # writers creating the table, or changing its schema, at once) is decided again from the new version.
+        for attempt in range(_COMMIT_ATTEMPTS):
+            try:
+                saved = self._save_once(data, ref, slices, fingerprints, description, provenance, run_id,
+                                        keep_unchanged, keep, where)
+                break
+            except StoreError as exc:
+                if not isinstance(exc.__cause__, CommitFailedError) or attempt == _COMMIT_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)
+        self._refresh(ref)
+        return saved
+
+    def _save_once(self, data: pa.Table, ref: TableRef, slices, fingerprints, description, provenance, run_id,
+                   keep_unchanged: bool, keep: frozenset[str], where: str) -> list[tuple[Checkpoint, bool]]:
         try:
             state = self._current(ref)
             con = self._memory()
@@ -264,7 +285,6 @@ class DeltaStore(PipelineStore):
             raise StoreValueError(f"{where}: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - DuckDB's and delta-rs's errors alike keep the previous version
             raise StoreError(f"{where}: {type(exc).__name__}: {exc}") from exc
-        self._refresh(ref)
         return saved
 
     def _stage_slices(self, con, ref: TableRef, data: pa.Table, slices: list[Slice], previous, keep_unchanged: bool,

@@ -1,0 +1,180 @@
+"""What only the Delta backend promises: checkpoints inside the data's commits, many writers at once, SIGKILL at
+any moment, readers that never wait, old files vacuumed, and tables other Delta readers can open."""
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from deltalake import DeltaTable, write_deltalake
+
+from usher_assets.storage.delta_log import METADATA_KEY
+from usher_assets.storage.delta_store import DeltaStore
+from usher_assets.storage.sql import TableRef
+
+WRITER = Path(__file__).parent / "helpers" / "delta_writer.py"
+GENES = pl.DataFrame({"gene": ["MYO7A", "USH2A", "CLRN1"], "score": [0.9, 0.8, 0.1]})
+
+
+def _writer(root: Path, name: str, rounds: int, rows: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(WRITER), str(root), name, str(rounds), str(rows)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _rounds_by_table(store: DeltaStore) -> dict[tuple[str, str | None], int]:
+    """(table, slice) -> the round its stored rows come from (every row of a slice is from one round)."""
+    found = {}
+    for checkpoint in store.list_checkpoints():
+        frame = store.load_dataframe(checkpoint.table_name, partition_key=checkpoint.partition_key)
+        rounds = frame["round"].unique().to_list()
+        assert len(rounds) == 1, (checkpoint.table_name, checkpoint.partition_key, rounds)
+        found[(checkpoint.table_name, checkpoint.partition_key)] = rounds[0]
+    return found
+
+
+def test_each_commit_carries_its_checkpoint_and_other_delta_readers_open_the_table(tmp_path):
+    store = DeltaStore(tmp_path / "delta")
+    checkpoint = store.save_dataframe(GENES, "genes", schema="sources", fingerprint="f1", provenance={"step": "x"})
+    latest = DeltaTable(tmp_path / "delta" / "sources" / "genes").history(limit=1)[0]
+    change = json.loads(latest[METADATA_KEY])
+    assert change["checkpoints"][0]["fingerprint"] == "f1"
+    assert change["checkpoints"][0]["content_hash"] == checkpoint.content_hash
+    assert change["provenance"][0]["fingerprint"] == "f1"
+    # polars reads the table as any Delta reader would; the store's two columns ride along, named apart.
+    read = pl.read_delta(str(tmp_path / "delta" / "sources" / "genes"))
+    assert read.select("gene", "score").sort("gene").equals(GENES.sort("gene"))
+    assert set(read.columns) == {"gene", "score", "__usher_row", "__usher_partition"}
+
+
+def test_an_unchanged_save_commits_only_its_new_checkpoint(tmp_path):
+    store = DeltaStore(tmp_path / "delta")
+    store.save_dataframe(GENES, "genes", fingerprint="f1")
+    table = tmp_path / "delta" / "main" / "genes"
+    files = DeltaTable(table).file_uris()
+    checkpoint, wrote = store.save_if_changed(GENES, "genes", fingerprint="f2")
+    assert not wrote and checkpoint.fingerprint == "f2"
+    assert DeltaTable(table).file_uris() == files and DeltaTable(table).version() == 1
+    # Another process (a fresh store) folds the log to the same state.
+    assert DeltaStore(tmp_path / "delta").get_checkpoint("genes").fingerprint == "f2"
+
+
+def test_four_writers_at_once_write_their_tables_and_slices_of_one_table(tmp_path):
+    root = tmp_path / "delta"
+    writers = [_writer(root, name, 3, 20_000) for name in "abcd"]
+    outcomes = [w.communicate(timeout=300) for w in writers]
+    assert [w.returncode for w in writers] == [0, 0, 0, 0], [err for _, err in outcomes]
+    store = DeltaStore(root)
+    checkpoints = store.list_checkpoints()
+    assert {(c.table_name, c.partition_key) for c in checkpoints} == (
+        {(f"own_{n}", None) for n in "abcd"} | {("shared", n) for n in "abcd"})
+    assert store.verify_checkpoints(checkpoints) == [None] * 8
+    assert set(_rounds_by_table(store).values()) == {2}
+    assert {c.fingerprint for c in checkpoints if c.table_name == "shared"} == {f"{n}-2" for n in "abcd"}
+    assert store.execute_query("SELECT count(*) AS n FROM main.shared")["n"][0] == 4 * 20_000
+
+
+def test_a_writer_killed_at_any_moment_leaves_every_table_at_a_version_its_checkpoint_matches(tmp_path):
+    root = tmp_path / "delta"
+    rng = random.Random(15)
+    kills = 0
+    for trial in range(12):
+        writer = _writer(root, "a" if trial % 2 else "b", 1000, 20_000)
+        time.sleep(rng.uniform(0.8, 2.5))  # past start-up (about 0.7 s), into the saves
+        writer.send_signal(signal.SIGKILL)
+        writer.communicate(timeout=60)
+        kills += writer.returncode == -signal.SIGKILL
+        store = DeltaStore(root)
+        checkpoints = store.list_checkpoints()
+        assert store.verify_checkpoints(checkpoints) == [None] * len(checkpoints), trial
+        # The checkpoint names the round whose rows are stored: data and checkpoint moved together.
+        for (table, key), round_ in _rounds_by_table(store).items():
+            fingerprint = store.get_checkpoint(table, partition_key=key).fingerprint
+            assert fingerprint.endswith(f"-{round_}"), (trial, table, key, fingerprint, round_)
+    assert kills == 12
+    assert len(DeltaStore(root).list_checkpoints()) >= 2
+
+
+def test_readers_never_wait_for_a_writer(tmp_path):
+    root = tmp_path / "delta"
+    writer = _writer(root, "a", 40, 50_000)
+    try:
+        assert writer.stdout.readline().startswith("round 0")
+        # lock_timeout=0: a DuckDB file held by the writer would refuse at once; Delta has no lock to hold.
+        reader = DeltaStore(root, lock_timeout=0)
+        seen = []
+        for _ in range(20):
+            checkpoint = reader.get_checkpoint("shared", partition_key="a")
+            seen.append(int(checkpoint.fingerprint.rsplit("-", 1)[1]))
+            assert reader.verify_checkpoint(checkpoint) is None or reader.get_checkpoint(
+                "shared", partition_key="a").fingerprint != checkpoint.fingerprint
+        assert seen == sorted(seen)  # the last committed version, never one that goes back
+    finally:
+        writer.kill()
+        writer.communicate(timeout=60)
+
+
+def test_vacuum_removes_only_files_no_kept_version_reads(tmp_path):
+    store = DeltaStore(tmp_path / "delta")
+    for scale in (1, 2, 3):
+        store.save_dataframe(GENES.with_columns(pl.col("score") * scale), "genes")
+    table = DeltaTable(tmp_path / "delta" / "main" / "genes")
+    assert len(table.file_uris()) == 1
+    assert store.vacuum(retention_hours=24) == {"main.genes": 0}  # every version is younger than a day
+    assert store.vacuum(retention_hours=0) == {"main.genes": 2}
+    assert store.verify_checkpoint(store.get_checkpoint("genes")) is None
+    assert store.load_dataframe("genes")["score"].to_list() == pytest.approx([2.7, 2.4, 0.3])
+
+
+def test_storage_vacuum_cli_on_a_delta_config(tmp_path, config_writer):
+    config = config_writer(storage={"database": str(tmp_path / "usher.duckdb"), "backend": "delta",
+                                    "delta_root": str(tmp_path / "delta"), "output_dir": str(tmp_path / "out"),
+                                    "download_dir": str(tmp_path / "downloads"), "delta_retention_hours": 0})
+    store = DeltaStore(tmp_path / "delta")
+    store.save_dataframe(GENES, "genes")
+    store.save_dataframe(GENES.head(1), "genes")
+    cli = Path(sys.executable).parent / "usher-assets"
+    done = subprocess.run([str(cli), "storage", "vacuum", "--config", str(config), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"retention_hours": 0.0, "removed_files": {"main.genes": 1}}
+    listed = subprocess.run([str(cli), "checkpoints", "verify", "--config", str(config)],
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0 and "all intact" in listed.stdout
+
+
+def test_a_type_delta_cannot_hold_is_refused_by_name_and_the_table_kept(tmp_path):
+    import datetime
+
+    store = DeltaStore(tmp_path / "delta")
+    store.save_dataframe(GENES, "genes")
+    with pytest.raises(Exception) as caught:
+        store.save_dataframe(pl.DataFrame({"at": [datetime.time(12, 0)]}), "genes")
+    assert "saving main.genes failed, previous version kept" in str(caught.value)
+    assert store.load_dataframe("genes").equals(GENES)
+
+
+def test_unsigned_and_nanosecond_columns_are_stored_in_delta_types_that_read_back_equal(tmp_path):
+    store = DeltaStore(tmp_path / "delta")
+    frame = pl.DataFrame({"count": pl.Series([1, 2**32 - 1], dtype=pl.UInt32),
+                          "at": pl.Series([1_000, 2_000], dtype=pl.Datetime("ns"))})
+    checkpoint = store.save_dataframe(frame, "counts")
+    back = store.load_dataframe("counts")
+    assert back["count"].to_list() == [1, 2**32 - 1]  # not wrapped into a signed 32-bit column
+    assert store.verify_checkpoint(checkpoint) is None
+    assert store.save_if_changed(frame, "counts")[1] is False  # the same frame again is unchanged
+
+
+def test_a_foreign_commit_is_read_but_never_vouched_for(tmp_path):
+    store = DeltaStore(tmp_path / "delta")
+    checkpoint = store.save_dataframe(GENES, "genes")
+    uri = tmp_path / "delta" / "main" / "genes"
+    extra = pl.read_delta(str(uri)).head(1).to_arrow()
+    write_deltalake(uri, extra, mode="append")  # a writer that goes around the store
+    fresh = DeltaStore(tmp_path / "delta")
+    assert fresh.get_checkpoint("genes") == checkpoint
+    assert "row count is 4" in fresh.verify_checkpoint(checkpoint)
