@@ -20,11 +20,13 @@ from usher_assets.storage.io_manager import DuckDBIOManager
 pytest_plugins = ["skip_report", "pytester"]
 
 
-def write_config(directory: Path, name: str = "usher.yaml", **changes) -> Path:
-    """The bundled default with storage moved into `directory`; `changes` replace top-level sections."""
+def write_config(directory: Path, name: str = "usher.yaml", backend: str = "duckdb", **changes) -> Path:
+    """The bundled default with storage moved into `directory` (a DuckDB file, or Delta tables in delta/);
+    `changes` replace top-level sections."""
     raw = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
     raw["storage"] |= {"database": str(directory / "usher.duckdb"), "output_dir": str(directory / "outputs"),
-                       "download_dir": str(directory / "downloads"), "lock_timeout_seconds": 30}
+                       "download_dir": str(directory / "downloads"), "lock_timeout_seconds": 30,
+                       "backend": backend, "delta_root": str(directory / "delta")}
     raw |= changes
     path = directory / name
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -101,33 +103,46 @@ def golden_build(tmp_path_factory) -> Path:
     fingerprints hold file contents, not paths, so a clone reuses every checkpoint. Under pytest-xdist
     the workers of one run share a single build: the first to ask makes it while the others wait on a lock.
     """
+    return _shared_build(tmp_path_factory, "duckdb")
+
+
+@pytest.fixture(scope="session")
+def golden_delta_build(tmp_path_factory) -> Path:
+    """The same clean build on the Delta backend."""
+    return _shared_build(tmp_path_factory, "delta")
+
+
+def _shared_build(tmp_path_factory, backend: str) -> Path:
+    name = "golden" if backend == "duckdb" else f"golden-{backend}"
     run_uid = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     if run_uid is None:
-        directory = tmp_path_factory.mktemp("golden")
-        _build_golden(directory)
+        directory = tmp_path_factory.mktemp(name)
+        _build_golden(directory, backend)
         return directory
-    directory = tmp_path_factory.getbasetemp().parent / f"golden-{run_uid}"
+    directory = tmp_path_factory.getbasetemp().parent / f"{name}-{run_uid}"
     directory.mkdir(exist_ok=True)
     built = directory / "built"
     with open(directory / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if the build fails
         if not built.exists():
-            _build_golden(directory)
+            _build_golden(directory, backend)
             built.touch()
     return directory
 
 
-def _build_golden(directory: Path) -> None:
-    result = materialize_everything(build_env(directory, write_config(directory)))
+def _build_golden(directory: Path, backend: str = "duckdb") -> None:
+    result = materialize_everything(build_env(directory, write_config(directory, backend=backend)))
     assert result.returncode == 0, result.stderr[-4000:]
 
 
 def clone_build(golden: Path, directory: Path) -> None:
-    """Copy the golden database and outputs into `directory` (config paths as write_config sets them)."""
+    """Copy the golden store and outputs into `directory` (config paths as write_config sets them)."""
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("usher.duckdb", "usher.duckdb.wal"):
         if (golden / name).exists():
             shutil.copy2(golden / name, directory / name)
+    if (golden / "delta").is_dir():
+        shutil.copytree(golden / "delta", directory / "delta", dirs_exist_ok=True)
     shutil.copytree(golden / "outputs", directory / "outputs", dirs_exist_ok=True)
 
 

@@ -12,7 +12,8 @@ import yaml
 from conftest import build_env, clone_build, write_config
 from usher_assets.config import PROJECT_ROOT
 from usher_assets.schemas import CHROMOSOMES
-from usher_assets.storage import PipelineStore, ProvenanceTracker
+from usher_assets.config import PipelineConfig
+from usher_assets.storage import ProvenanceTracker
 from pipeline_runs import reused_tables
 
 pytestmark = pytest.mark.slow
@@ -26,27 +27,39 @@ def materialize(env: dict, select: str = "*", *extra: str) -> subprocess.Complet
     return subprocess.run(args, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
 
 
-def run_ids(db: Path) -> dict[str, str]:
+def run_ids(directory: Path) -> dict[str, str]:
     """Table (or slice) label -> run id of the run that last computed it."""
-    with PipelineStore(db) as store:
+    with store_in(directory) as store:
         return {f"{c.schema_name}.{c.table_name}[{c.partition_key or ''}]": c.run_id for c in store.list_checkpoints()}
 
 
+@pytest.fixture(params=["duckdb", "delta"])
+def backend_build(request) -> tuple[str, Path]:
+    """(backend, the session's clean CLI build on it): every test here runs on both storage backends."""
+    return request.param, request.getfixturevalue("golden_build" if request.param == "duckdb" else "golden_delta_build")
+
+
 @pytest.fixture
-def built(golden_build, tmp_path):
+def built(backend_build, tmp_path):
     """A copy of the session's clean CLI build of this test's own, which it may change.
 
     Each test starts from the clean build whatever ran before it (any order, any subset).
     """
+    backend, golden = backend_build
     directory = tmp_path / "pipeline"
-    clone_build(golden_build, directory)
-    return directory, build_env(directory, write_config(directory))
+    clone_build(golden, directory)
+    return directory, build_env(directory, write_config(directory, backend=backend))
 
 
 @pytest.fixture
-def golden(golden_build) -> Path:
+def golden(backend_build) -> Path:
     """The session's clean build itself, for tests that only read it."""
-    return golden_build
+    return backend_build[1]
+
+
+def store_in(directory: Path):
+    """The store of the build in `directory`, on whichever backend its config names."""
+    return PipelineConfig.load(directory / "usher.yaml").open_store()
 
 
 def test_pipeline_exports_candidates_and_report_with_sidecars(golden):
@@ -69,7 +82,7 @@ def test_pipeline_exports_candidates_and_report_with_sidecars(golden):
 
 def test_pipeline_validation_ranks_known_usher_genes_high(golden):
     directory = golden
-    with PipelineStore(directory / "usher.duckdb") as store:
+    with store_in(directory) as store:
         known = store.load_dataframe("ranking_validation", schema="scoring")
     core = known.filter(pl.col("group") == "core")
     assert core.height == 10
@@ -104,10 +117,10 @@ def test_pipeline_validation_json_meets_the_bars_and_reports_every_baseline(buil
 def test_pipeline_rerun_reuses_every_checkpoint(built):
     # `built` is a copy of another build: fingerprints hold contents, not paths, so it is as good.
     directory, env = built
-    before = run_ids(directory / "usher.duckdb")
+    before = run_ids(directory)
     result = materialize(env)
     assert result.returncode == 0, result.stderr[-4000:]
-    assert run_ids(directory / "usher.duckdb") == before
+    assert run_ids(directory) == before
     assert "computing" not in result.stderr
     assert len(reused_tables(result.stderr)) >= 20
 
@@ -120,16 +133,15 @@ def test_pipeline_validation_metadata_is_json(golden):
 
 def test_pipeline_interrupted_backfill_reuses_partitions_done(built):
     directory, env = built
-    db = directory / "usher.duckdb"
     done, lost = CHROMOSOMES[:7], CHROMOSOMES[7:]
-    with PipelineStore(db) as store:
+    with store_in(directory) as store:
         # As if the backfill had been killed after chromosomes 1-7 were written.
         for key in lost:
             store.delete_checkpoint("constraint_evidence", schema="evidence", partition_key=key)
-    before = run_ids(db)
+    before = run_ids(directory)
     result = materialize(env, "constraint_evidence")
     assert result.returncode == 0, result.stderr[-4000:]
-    after = run_ids(db)
+    after = run_ids(directory)
     slices = {k: after[f"evidence.constraint_evidence[{k}]"] for k in CHROMOSOMES}
     assert all(slices[k] == before[f"evidence.constraint_evidence[{k}]"] for k in done)
     assert len({slices[k] for k in lost}) == 1 and slices[lost[0]] not in set(before.values())
@@ -137,11 +149,11 @@ def test_pipeline_interrupted_backfill_reuses_partitions_done(built):
 
 def test_pipeline_single_partition_run(built):
     directory, env = built
-    with PipelineStore(directory / "usher.duckdb") as store:
+    with store_in(directory) as store:
         store.delete_checkpoint("localization_evidence", schema="evidence", partition_key="7")
     result = materialize(env, "localization_evidence", "--partition", "7")
     assert result.returncode == 0, result.stderr[-4000:]
-    with PipelineStore(directory / "usher.duckdb") as store:
+    with store_in(directory) as store:
         seven = store.load_dataframe("localization_evidence", schema="evidence", partition_key="7")
         universe = store.load_dataframe("gene_universe", schema="sources")
     assert seven.height == universe.filter(pl.col("chromosome") == "7").height > 800
@@ -154,9 +166,26 @@ def test_pipeline_weight_change_recomputes_scoring_only(built, tmp_path):
     weights["constraint"], weights["annotation"] = weights["constraint"] + 0.05, weights["annotation"] - 0.05
     changed = tmp_path / "weights.yaml"
     changed.write_text(yaml.safe_dump(raw, sort_keys=False))
-    before = run_ids(directory / "usher.duckdb")
+    before = run_ids(directory)
     result = materialize(env | {"USHER_CONFIG": str(changed)})
     assert result.returncode == 0, result.stderr[-4000:]
-    after = run_ids(directory / "usher.duckdb")
+    after = run_ids(directory)
     recomputed = {label.split("[")[0] for label in after if after[label] != before.get(label)}
     assert recomputed == {"scoring.gene_scores", "scoring.ranking_validation", "report.candidates"}
+
+
+def test_pipeline_on_delta_gives_the_duckdb_builds_outputs(golden_build, golden_delta_build):
+    # Two clean builds, one per storage backend: the same candidates and validation, byte for byte.
+    for name in ("candidates.tsv", "validation.json"):
+        assert (golden_delta_build / "outputs" / name).read_bytes() == (golden_build / "outputs" / name).read_bytes()
+    with store_in(golden_build) as duck, store_in(golden_delta_build) as delta:
+        ours = {(c.schema_name, c.table_name, c.partition_key): c for c in delta.list_checkpoints()}
+        theirs = {(c.schema_name, c.table_name, c.partition_key): c for c in duck.list_checkpoints()}
+    assert ours.keys() == theirs.keys() and len(ours) == 200
+    # Equal content hashes, except where Delta holds an unsigned column as the next wider signed type.
+    widened = {"UTINYINT": "SMALLINT", "USMALLINT": "INTEGER", "UINTEGER": "BIGINT", "UBIGINT": "BIGINT"}
+    for key, checkpoint in ours.items():
+        expected = [(name, widened.get(kind, kind)) for name, kind in theirs[key].columns]
+        assert checkpoint.columns == expected, key
+        if checkpoint.columns == theirs[key].columns:
+            assert checkpoint.content_hash == theirs[key].content_hash, key
