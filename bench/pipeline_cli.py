@@ -52,9 +52,9 @@ class CliRunError(RuntimeError):
 
 
 class Workspace:
-    """A private DAGSTER_HOME, pipeline config and DuckDB file under `root`."""
+    """A private DAGSTER_HOME, pipeline config and store (a DuckDB file, or Delta tables) under `root`."""
 
-    def __init__(self, root: Path, name: str = "real"):
+    def __init__(self, root: Path, name: str = "real", backend: str = "duckdb"):
         self.root = Path(root) / name
         self.home = self.root / "dagster_home"
         self.database = self.root / "usher.duckdb"
@@ -68,7 +68,8 @@ class Workspace:
         }))
         config = yaml.safe_load((REPO / "usher_assets" / "default_config.yaml").read_text())
         config["storage"] |= {"database": str(self.database), "output_dir": str(self.root / "outputs"),
-                              "download_dir": str(self.root / "downloads")}
+                              "download_dir": str(self.root / "downloads"), "backend": backend,
+                              "delta_root": str(self.root / "delta")}
         self.config_path.write_text(yaml.safe_dump(config))
         self.graph_path = self.root / "graph.json"
         self.runs = 0

@@ -1,6 +1,6 @@
-"""Run the benchmarks of issues 7 and 14 and rewrite bench/RESULTS.md (`--quick` for fewer repeats, `--only` for some).
+"""Run the benchmarks of issues 7, 14 and 15 and rewrite bench/RESULTS.md (`--quick` for fewer repeats, `--only` for some).
 
-Usage: .venv/bin/python bench/run.py [--quick] [--only store,io,lookup,pipeline,launch] [--output PATH]
+Usage: .venv/bin/python bench/run.py [--quick] [--only store,io,lookup,pipeline,launch,delta] [--output PATH]
 """
 
 import argparse
@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from bench.common import Result, machine  # noqa: E402
 from bench.results import render  # noqa: E402
 
-SECTIONS = ("store", "io", "lookup", "pipeline", "launch")
+SECTIONS = ("store", "io", "lookup", "pipeline", "launch", "delta")
 SIZES = (1_000_000, 5_000_000)
 # (full, quick) repeats
 REPEATS = {
@@ -25,6 +25,7 @@ REPEATS = {
     "rerun": (4, 2),
     "backfill": (2, 1),
     "launch": (3, 1),
+    "delta": (3, 1),
 }
 
 
@@ -51,6 +52,9 @@ def run_section(name: str, quick: bool, workdir: Path | None) -> tuple[list[Resu
     if name == "launch":
         from bench.launch_ticks import bench_launch
         return bench_launch(REPEATS["launch"][pick], workdir), []
+    if name == "delta":
+        from bench.delta_backend import bench_delta
+        return bench_delta(REPEATS["delta"][pick], 1_000_000 if not quick else 200_000, workdir), []
     raise ValueError(f"unknown benchmark section {name!r}; expected some of {SECTIONS}")
 
 
