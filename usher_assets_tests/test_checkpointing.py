@@ -411,16 +411,17 @@ def test_partitioned_asset_writes_and_rewrites_single_slices(run, store):
 
 
 @pytest.mark.parametrize("backend", list(LOCATIONS))
-def test_multiprocess_run_finishes_without_lock_errors(config_writer, backend, monkeypatch, tmp_path):
+def test_multiprocess_run_finishes_without_lock_errors(config_writer, backend, tmp_path):
     # Steps run in their own processes, two at a time, on one DuckDB file or on Delta tables.
     config_path = config_writer(storage={"database": str(tmp_path / "usher.duckdb"), "backend": backend,
                                          "delta_root": str(tmp_path / "delta"), "output_dir": str(tmp_path / "out"),
                                          "download_dir": str(tmp_path / "downloads"), "lock_timeout_seconds": 30})
     store = open_store(tmp_path / LOCATIONS[backend], backend)
-    monkeypatch.setenv("USHER_CONFIG", str(config_path))
     (tmp_path / "barrier").mkdir()
-    monkeypatch.setenv("USHER_TEST_BARRIER", str(tmp_path / "barrier"))
+    # The config and barrier go with the job's pointer: each step's process rebuilds the job from them.
     job = dg.build_reconstructable_job("multiprocess_defs", "multiprocess_job",
+                                       reconstructable_kwargs={"config_path": str(config_path),
+                                                               "barrier": str(tmp_path / "barrier")},
                                        reconstructor_working_directory=str(Path(__file__).parent / "helpers"))
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         result = dg.execute_job(job, instance=instance)

@@ -1,6 +1,5 @@
-"""A small checkpointed graph run on dg.multiprocess_executor; storage comes from the USHER_CONFIG file."""
+"""A small checkpointed graph run on dg.multiprocess_executor; its config file and barrier come with the job pointer."""
 
-import os
 import time
 from pathlib import Path
 
@@ -13,12 +12,14 @@ from usher_assets.storage import checkpointed_asset
 from usher_assets.storage.io_manager import DuckDBIOManager
 
 LAYER_ROWS = 400_000
-BARRIER_ENV = "USHER_TEST_BARRIER"
+# Set when the job is reconstructed in each step's process. Not taken from the environment: forkserver
+# children inherit the environment of the process that started the forkserver (the first test to use it).
+_barrier: dict[str, Path] = {}
 
 
 def _wait_for_each_other(name: str, parties: int = 2) -> None:
     """Both layers reach their save together, so their processes contend for the file lock."""
-    directory = Path(os.environ[BARRIER_ENV])
+    directory = _barrier["directory"]
     (directory / name).touch()
     deadline = time.monotonic() + 60
     while len(list(directory.iterdir())) < parties and time.monotonic() < deadline:
@@ -51,8 +52,9 @@ def mp_scores(mp_layer_a: pl.DataFrame, mp_layer_b: pl.DataFrame):
 ASSETS = [mp_layer_a, mp_layer_b, mp_scores]
 
 
-def multiprocess_job() -> dg.JobDefinition:
-    config = load_config()
+def multiprocess_job(config_path: str, barrier: str) -> dg.JobDefinition:
+    _barrier["directory"] = Path(barrier)
+    config = load_config(config_path)
     # forkserver: each step forks from a process that has imported dagster once (startup is the slow part).
     executor = dg.multiprocess_executor.configured({"max_concurrent": 2, "start_method": {"forkserver": {
         "preload_modules": ["dagster", "usher_assets.storage.io_manager", "multiprocess_defs"]}}})
@@ -60,6 +62,6 @@ def multiprocess_job() -> dg.JobDefinition:
     defs = dg.Definitions(
         assets=ASSETS, jobs=[job],
         resources={"io_manager": DuckDBIOManager(**config.io_manager_config()),
-                   "pipeline": PipelineResource()},
+                   "pipeline": PipelineResource(config_path=config_path)},
     )
     return defs.resolve_job_def("multiprocess_job")
