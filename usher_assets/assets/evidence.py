@@ -72,7 +72,7 @@ def localization_evidence(gene_universe, hpa_subcellular):
     return _by_chromosome(layer, gene_universe, mapping)
 
 
-@pipeline_asset(code_version="2", **layer("annotation_evidence", "go_depth_rank", "cilia_signal"))
+@pipeline_asset(code_version="3", **layer("annotation_evidence", "go_depth_rank", "cilia_signal"))
 def annotation_evidence(gene_universe, go_annotations, go_terms, go_parents):
     """One row per gene: Gene Ontology cilia annotation (graph-propagated), cilia gene groups, annotation depth."""
     from usher_assets.evidence.annotation import annotation_layer

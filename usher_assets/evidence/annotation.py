@@ -63,8 +63,9 @@ def _go_per_gene(go: pl.DataFrame, scoring_terms: set[str], cilium_terms: set[st
     in_scoring = pl.col("go_id").is_in(scoring_terms)
     in_sensory = pl.col("go_id").is_in(sensory_terms)
     return go.group_by(HGNC_ID).agg(
-        pl.col("go_id").n_unique().alias("go_term_count"),
-        pl.col("go_id").filter(in_scoring).n_unique().alias("go_cilia_term_count"),
+        # Signed counts: polars counts in UInt32, which a Delta table cannot hold (it would widen them).
+        pl.col("go_id").n_unique().cast(pl.Int64).alias("go_term_count"),
+        pl.col("go_id").filter(in_scoring).n_unique().cast(pl.Int64).alias("go_cilia_term_count"),
         evidence_weight.filter(in_scoring).max().fill_null(0.0).alias("go_cilia_evidence"),
         pl.col("go_id").is_in(cilium_terms).any().alias(GO_CILIUM_ANNOTATED),
         evidence_weight.filter(in_sensory).max().fill_null(0.0).alias(GO_SENSORY_EVIDENCE),
