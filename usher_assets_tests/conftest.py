@@ -151,9 +151,9 @@ def clone_build(golden: Path, directory: Path) -> None:
 # (gw0 the 1st and 3rd, gw1 the 2nd and 4th): gw0 builds the golden copy for the launch series while gw1
 # runs files that build a pipeline of their own. A scheduling hint: a stale list costs time, not results.
 LONGEST_FIRST = ("test_launch_decision.py", "test_celery.py", "test_source_changes.py",
-                 "test_pipeline_determinism_sqlite.py", "test_automation_condition.py", "test_browser_reuse.py",
-                 "test_sources_cli.py", "test_pipeline.py", "test_browser.py", "test_console.py", "test_postgres.py",
-                 "test_cli.py", "test_make_ui.py")
+                 "test_automation_condition.py", "test_browser_reuse.py", "test_sources_cli.py", "test_pipeline.py",
+                 "test_celery_delta.py", "test_browser.py", "test_console.py", "test_postgres.py", "test_cli.py",
+                 "test_make_ui.py")
 
 
 def pytest_collection_modifyitems(config, items):

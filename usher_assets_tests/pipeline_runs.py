@@ -19,11 +19,16 @@ def pipeline_env(dagster_home: Path, config_path: Path, **extra: str) -> dict[st
                          "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"} | extra
 
 
-def materialize_cli(env: dict, cwd: Path, target: list[str], timeout: float = 480) -> float:
-    """`dagster asset materialize` over every asset and chromosome; its wall time in seconds."""
+def materialize_command(target: list[str], selection: list[str] = FULL_RANGE) -> list[str]:
+    return [str(VENV_BIN / "dagster"), "asset", "materialize", *selection, *target]
+
+
+def materialize_cli(env: dict, cwd: Path, target: list[str], timeout: float = 480,
+                    selection: list[str] = FULL_RANGE) -> float:
+    """`dagster asset materialize` over `selection` (every asset and chromosome); its wall time in seconds."""
     started = time.monotonic()
-    result = subprocess.run([str(VENV_BIN / "dagster"), "asset", "materialize", *FULL_RANGE, *target],
-                            env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(materialize_command(target, selection), env=env, cwd=cwd, capture_output=True,
+                            text=True, timeout=timeout)
     seconds = time.monotonic() - started
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])

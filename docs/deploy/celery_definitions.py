@@ -13,7 +13,9 @@ CELERY_REDIS_EXECUTOR = celery_executor.configured(
     {
         "broker": {"env": "USHER_CELERY_BROKER"},    # e.g. redis://127.0.0.1:6379/0
         "backend": {"env": "USHER_CELERY_BACKEND"},  # e.g. redis://127.0.0.1:6379/1
-        "config_source": {"broker_connection_retry_on_startup": True},
+        # A worker acknowledges a task when it finishes, so it holds only the step it runs: one step queued
+        # behind a long one goes to the idle worker instead of waiting in the busy worker's prefetch.
+        "config_source": {"broker_connection_retry_on_startup": True, "task_acks_late": True},
     },
     name="celery_redis",
 )
