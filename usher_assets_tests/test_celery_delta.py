@@ -29,8 +29,8 @@ def _slices(delta_root) -> dict[tuple[str, str], object]:
             if c.table_name in EVIDENCE}
 
 
-def _delete(deployment, table: str) -> None:
-    subprocess.run([str(VENV_BIN / "usher-assets"), "checkpoints", "delete", table], env=deployment.env,
+def _delete(deployment, table: str, *options: str) -> None:
+    subprocess.run([str(VENV_BIN / "usher-assets"), "checkpoints", "delete", table, *options], env=deployment.env,
                    cwd=deployment.work, check=True, capture_output=True, timeout=120)
 
 
@@ -52,7 +52,8 @@ def delta_celery(golden_delta_build, tmp_path_factory):
         emptied = _slices(delta)
         materialize_cli(deployment.env, work, TARGET, selection=["--select", ",".join(EVIDENCE), *FULL_RANGE[2:]])
         layers_rebuilt = _slices(delta)
-        _delete(deployment, HALVED)
+        # The table stays: both runs overwrite their slices of it (no checkpoint, so nothing is reused).
+        _delete(deployment, HALVED, "--keep-data")
         _at_once(deployment, [["--select", HALVED, "--partition-range", half] for half in HALVES])
         with deployment.instance() as instance:
             newest_first = instance.get_runs(limit=3)
@@ -92,7 +93,8 @@ def test_two_runs_write_halves_of_one_table_at_the_same_time(delta_celery):
 def test_every_slice_has_the_golden_content_and_its_writers_checkpoint(delta_celery):
     after, golden = delta_celery.after, delta_celery.golden
     assert {k: c.content_hash for k, c in after.items()} == {k: c.content_hash for k, c in golden.items()}
-    assert all(delta_celery.store.verify_checkpoint(c) is None for c in after.values())
+    problems = {key: delta_celery.store.verify_checkpoint(c) for key, c in after.items()}
+    assert {key: problem for key, problem in problems.items() if problem is not None} == {}
     # The two half runs committed to one table at once: neither commit undid the other's checkpoints.
     first, second = delta_celery.half_runs["1"], delta_celery.half_runs["12"]
     halved = {k[1]: c.run_id for k, c in after.items() if k[0] == HALVED}
