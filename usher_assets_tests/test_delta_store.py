@@ -15,7 +15,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from usher_assets.storage.delta_log import METADATA_KEY
 from usher_assets.storage.delta_store import DeltaStore
-from usher_assets.storage.sql import TableRef
+from usher_assets.storage.sql import Slice, TableRef, literal
 
 WRITER = Path(__file__).parent / "helpers" / "delta_writer.py"
 GENES = pl.DataFrame({"gene": ["MYO7A", "USH2A", "CLRN1"], "score": [0.9, 0.8, 0.1]})
@@ -178,3 +178,35 @@ def test_a_foreign_commit_is_read_but_never_vouched_for(tmp_path):
     fresh = DeltaStore(tmp_path / "delta")
     assert fresh.get_checkpoint("genes") == checkpoint
     assert "row count is 4" in fresh.verify_checkpoint(checkpoint)
+
+
+def _slice_of(store: DeltaStore, name: str) -> None:
+    data = pl.DataFrame({"writer": [name] * 3, "score": [0.1, 0.2, 0.3]})
+    store.save(data, TableRef("main", "shared"), [Slice(name, f"writer = {literal(name)}")], {name: (name, {})})
+
+
+@pytest.mark.parametrize("first_save", ["creates the table", "adds a slice"])
+def test_a_save_decided_before_another_writers_commit_keeps_that_commit(tmp_path, first_save):
+    # The other writer commits between this save reading the table and writing it: with no table yet (both
+    # create it), or with a table this save must rewrite whole (it had been written whole before).
+    ours, theirs = DeltaStore(tmp_path / "delta"), DeltaStore(tmp_path / "delta")
+    if first_save == "adds a slice":
+        ours.save(GENES.with_columns(writer=pl.lit("whole")), TableRef("main", "shared"), None, {None: ("w", {})})
+    read = ours._current
+
+    def read_then_let_them_commit(ref):
+        state = read(ref)
+        if not getattr(read_then_let_them_commit, "done", False):
+            read_then_let_them_commit.done = True
+            _slice_of(theirs, "theirs")
+        return state
+
+    ours._current = read_then_let_them_commit
+    _slice_of(ours, "ours")
+    fresh = DeltaStore(tmp_path / "delta")
+    checkpoints = {c.partition_key: c for c in fresh.list_checkpoints()}
+    assert "ours" in checkpoints
+    assert all(fresh.verify_checkpoint(c) is None for c in checkpoints.values()), \
+        {k: fresh.verify_checkpoint(c) for k, c in checkpoints.items()}
+    stored = fresh.load_dataframe("shared")["writer"].unique().sort().to_list()
+    assert sorted(k for k in checkpoints if k) == [w for w in stored if w != "whole"]

@@ -305,7 +305,7 @@ class DeltaStore(PipelineStore):
 
     def _commit(self, con, ref: TableRef, slices: list[Slice] | None, outcomes, previous, rewrite: bool, state) -> None:
         """One Delta commit: the changed rows (if any) and, in its metadata, the checkpoints and provenance."""
-        from deltalake import CommitProperties, write_deltalake
+        from deltalake import CommitProperties
 
         rows = {r[2]: dict(zip(CHECKPOINT_COLUMNS, r)) for r in con.execute(
             f"SELECT {', '.join(CHECKPOINT_COLUMNS)} FROM main._checkpoints WHERE schema_name = ? AND table_name = ?",
@@ -315,35 +315,35 @@ class DeltaStore(PipelineStore):
             f"SELECT {', '.join(PROVENANCE_COLUMNS)} FROM main._provenance").fetchall()]
         before = {k or "" for k in previous}
         changed = [o for o in outcomes if o.wrote]
-        dropped = sorted(before - set(rows)) if not (slices is None and changed) else sorted(before - {""})
+        # A whole-table write states every checkpoint: delta-rs lets it land over a commit that only added files
+        # (another writer's new slice), whose rows it then drops, so that commit's checkpoints must go too.
+        replaced = bool(changed) and (slices is None or rewrite)
         columns = table_columns(con, ref) if slices is not None else outcomes[0].columns
-        change = Change(columns=columns, checkpoints=[rows[k] for k in sorted(written)], provenance=provenance,
-                        dropped=dropped, replaced=bool(slices is None and changed))
+        change = Change(columns=columns, checkpoints=[rows[k] for k in sorted(set(rows) if replaced else written)],
+                        provenance=provenance, dropped=[] if replaced else sorted(before - set(rows)),
+                        replaced=replaced)
         commit = CommitProperties(custom_metadata=change.encode())
-        options = self.storage_options or None
         if not changed:
-            write_deltalake(self._uri(ref), _empty(state[1]), mode="append", commit_properties=commit,
-                            storage_options=options)
+            _write(self, ref, state, _empty(state[1]), mode="append", commit_properties=commit)
             return
         if slices is None:
             data = con.sql(f"SELECT * FROM {INCOMING}").to_arrow_table()
             data = data.append_column(ROW, pa.array(range(data.num_rows), pa.int64()))
             data = data.append_column(PARTITION, pa.array([WHOLE] * data.num_rows, pa.string()))
-            write_deltalake(self._uri(ref), data, mode="overwrite", schema_mode="overwrite", partition_by=[PARTITION],
-                            commit_properties=commit, storage_options=options)
+            _write(self, ref, state, data, mode="overwrite", schema_mode="overwrite", partition_by=[PARTITION],
+                   commit_properties=commit)
             return
         case = "CASE " + " ".join(f"WHEN {s.where} THEN {literal(partition_value(s.key))}" for s in slices) + " END"
         if rewrite:
             data = con.sql(f"SELECT *, {case} AS {PARTITION}, rowid AS {ROW} FROM {ref.qualified}").to_arrow_table()
-            write_deltalake(self._uri(ref), data, mode="overwrite", schema_mode="overwrite", partition_by=[PARTITION],
-                            commit_properties=commit, storage_options=options)
+            _write(self, ref, state, data, mode="overwrite", schema_mode="overwrite", partition_by=[PARTITION],
+                   commit_properties=commit)
             return
         data = con.sql(f"SELECT *, {case} AS {PARTITION}, rowid AS {ROW} FROM {ref.qualified} "
                        f"WHERE {any_of([o.slice.where for o in changed])}").to_arrow_table()
         predicate = f"{PARTITION} IN ({', '.join(literal(partition_value(o.key)) for o in changed)})"
-        write_deltalake(self._uri(ref), data, mode="overwrite", predicate=predicate, partition_by=[PARTITION],
-                        schema_mode="merge" if set(columns) != set(state[0].columns) else None,
-                        commit_properties=commit, storage_options=options)
+        _write(self, ref, state, data, mode="overwrite", predicate=predicate, partition_by=[PARTITION],
+               schema_mode="merge" if set(columns) != set(state[0].columns) else None, commit_properties=commit)
 
     def record_provenance(self, table_name: str, record: dict, *, schema: str = "main",
                           partition_key: str | None = None) -> None:
@@ -444,6 +444,31 @@ class DeltaStore(PipelineStore):
                                         enforce_retention_duration=False)
                 removed[f"{schema}.{table}"] = len(files)
         return removed
+
+
+def _write(store: "DeltaStore", ref: TableRef, state, data: pa.Table, mode: str, **options) -> None:
+    """write_deltalake on the version the save was decided from, never on whatever is newest when it writes.
+
+    Given the table read at that version, delta-rs checks the commits that landed since against this one and
+    raises CommitFailedError where they conflict (the save is then decided again). Given a path it would write
+    on the newest version: a whole-table write decided before another writer's commit would drop that commit's
+    rows while the log kept its checkpoints. A table that did not exist when the save began is created only if
+    it still does not.
+    """
+    from deltalake import write_deltalake
+    from deltalake.exceptions import CommitFailedError, DeltaError
+
+    if state is not None:
+        write_deltalake(state[1], data, mode=mode, **options)
+        return
+    options.pop("schema_mode", None)  # a new table takes the data's schema
+    try:
+        write_deltalake(store._uri(ref), data, mode="error", storage_options=store.storage_options or None,
+                        **options)
+    except DeltaError as exc:
+        if "exists" not in str(exc).lower():
+            raise
+        raise CommitFailedError(f"{ref.label} was created by another writer meanwhile: {exc}") from exc
 
 
 def partition_value(key: str) -> str:
