@@ -118,7 +118,8 @@ def describe(*names: str) -> dict[str, str]:
 
 
 # The stored columns of each described table, in stored order (test_column_docs compares them with a run).
-# With scoring.model.protein_domains on, gene_scores also has cilia_model_without_protein_domain (after gene_family).
+# With scoring.model.protein_domains on, gene_scores and cilia_model also have cilia_model_without_protein_domain
+# (after gene_family).
 TABLE_COLUMNS = {
     "annotation_evidence": ("hgnc_id", "gene_symbol", "ensembl_gene_id", "cilia_gene_groups", "go_term_count",
         "go_cilia_term_count", "go_cilia_evidence", "go_cilium_annotated", "go_sensory_evidence", "go_depth_rank",
@@ -166,6 +167,8 @@ TABLE_COLUMNS = {
         "ubiquity", "housekeeping_factor", "tier", "thin_evidence"),
     "ranking_validation": ("query_symbol", "hgnc_id", "group", "gene_symbol", "rank", "percentile"),
 }
+# The model's columns, as gene_scores carries them (cilia_model_without_protein_domain too, when it is on).
+TABLE_COLUMNS["cilia_model"] = ("hgnc_id", *(c for c in TABLE_COLUMNS["gene_scores"] if c.startswith("cilia_model_")))
 
 
 def describe_table(table: str) -> dict[str, str]:

@@ -216,8 +216,14 @@ class PipelineConfig(_Frozen):
         return self.path(self.storage.output_dir)
 
     def section_hash(self, section: str) -> str:
-        """SHA-256 of one section's canonical JSON, for fingerprints."""
-        return canonical_hash(self.model_dump(mode="json")[section])
+        """SHA-256 of one section's canonical JSON, for fingerprints; `scoring.model` names a subsection."""
+        value = self.model_dump(mode="json")
+        for i, name in enumerate(section.split(".")):
+            if not isinstance(value, dict) or name not in value:
+                raise ValueError(f"config section {section!r}: {'.'.join(section.split('.')[:i + 1])!r} "
+                               "is not a section of the pipeline config")
+            value = value[name]
+        return canonical_hash(value)
 
     @property
     def store_location(self) -> str:

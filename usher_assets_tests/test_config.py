@@ -134,6 +134,16 @@ def test_section_hash_changes_only_with_its_section(tmp_path):
     reweighted = PipelineConfig.load(_write(tmp_path / "reweighted.yaml", raw))
     assert reweighted.section_hash("scoring") != reference.section_hash("scoring")
     assert reweighted.section_hash("sources") == reference.section_hash("sources")
+    # The cilia model reads scoring.model only: reweighting the layers leaves it, a model setting does not.
+    assert reweighted.section_hash("scoring.model") == reference.section_hash("scoring.model")
+    raw["scoring"]["model"]["max_iter"] += 1
+    retrained = PipelineConfig.load(_write(tmp_path / "retrained.yaml", raw))
+    assert retrained.section_hash("scoring.model") != reference.section_hash("scoring.model")
+
+
+def test_section_hash_of_an_unknown_section_names_it():
+    with pytest.raises(ValueError, match="config section 'scoring.modle': 'scoring.modle' is not a section"):
+        PipelineConfig.load(DEFAULT_CONFIG_PATH).section_hash("scoring.modle")
 
 
 @pytest.mark.parametrize("source", [DEFAULT_CONFIG_PATH, None], ids=["bundled", "tmp"])

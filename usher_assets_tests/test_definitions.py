@@ -14,7 +14,7 @@ GROUPS = {
                 "centrosome_cilium_interactome", "ciliary_interactome", "pfam_domains"},
     "evidence": {"constraint_evidence", "expression_evidence", "localization_evidence", "annotation_evidence",
                  "sensory_expression_evidence", "cilia_proximity_evidence", "cilia_association_evidence"},
-    "scoring": {"gene_scores", "ranking_validation"},
+    "scoring": {"cilia_model", "gene_scores", "ranking_validation"},
     "report": {"candidates"},
 }
 
@@ -86,10 +86,12 @@ def test_definitions_checks_are_executable_on_their_own(graph):
         assert node.key == key
 
 
-def test_definitions_gene_scores_reads_ciliaminer_to_keep_it_out_of_training(graph):
-    # The cilia model must know the validation genes to leave them out; scoring config is in its fingerprint.
-    upstream = {key.to_user_string() for key in graph.get(dg.AssetKey("gene_scores")).parent_keys}
+def test_definitions_the_cilia_model_reads_ciliaminer_to_keep_it_out_of_training(graph):
+    # The cilia model must know the validation genes to leave them out; gene_scores reads the model, not them.
+    upstream = {key.to_user_string() for key in graph.get(dg.AssetKey("cilia_model")).parent_keys}
     assert {"ciliaminer", "gene_universe", "cilia_association_evidence", "annotation_evidence"} <= upstream
+    scores = {key.to_user_string() for key in graph.get(dg.AssetKey("gene_scores")).parent_keys}
+    assert "cilia_model" in scores and "ciliaminer" not in scores
     association = {key.to_user_string() for key in graph.get(dg.AssetKey("cilia_association_evidence")).parent_keys}
     assert {"ciliaminer", "go_annotations", "centrosome_cilium_interactome", "ciliary_interactome",
             "tissue_expression"} <= association

@@ -171,4 +171,5 @@ def test_pipeline_weight_change_recomputes_scoring_only(built, tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     after = run_ids(directory)
     recomputed = {label.split("[")[0] for label in after if after[label] != before.get(label)}
+    # Not scoring.cilia_model: it reads scoring.model only, so a reweighting does not retrain it.
     assert recomputed == {"scoring.gene_scores", "scoring.ranking_validation", "report.candidates"}

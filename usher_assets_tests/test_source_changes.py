@@ -141,8 +141,8 @@ def test_edited_source_file_recomputes_it_and_only_what_reads_it(built):
     after = checkpoints(db)
     assert set(after) == set(before)
     assert recomputed_tables(before, after) == {"sources.exac_pli", "evidence.constraint_evidence",
-                                                "scoring.gene_scores", "scoring.ranking_validation",
-                                                "report.candidates"}
+                                                "scoring.cilia_model", "scoring.gene_scores",
+                                                "scoring.ranking_validation", "report.candidates"}
     slices = {label: c for label, c in after.items() if c.table_name == "constraint_evidence"}
     assert len(slices) == CHROMOSOME_COUNT
     rewritten = {c.partition_key for label, c in slices.items() if c.content_hash != before[label].content_hash}
@@ -199,7 +199,7 @@ def test_release_change_recomputes_that_source_and_what_lies_downstream(built):
     # The release is provenance: everything downstream of the source is recomputed so its outputs
     # name the new release, even though the same file parses to the same table.
     assert recomputed_tables(before, after) == {
-        "sources.cilia_proteome", "evidence.cilia_proximity_evidence", "scoring.gene_scores",
+        "sources.cilia_proteome", "evidence.cilia_proximity_evidence", "scoring.cilia_model", "scoring.gene_scores",
         "scoring.ranking_validation", "report.candidates"}
     assert after["sources.cilia_proteome[]"].content_hash == before["sources.cilia_proteome[]"].content_hash
     # Same content, so no slice of the layer was rewritten; only its checkpoint moved on.

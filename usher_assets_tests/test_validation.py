@@ -216,7 +216,7 @@ def bundled_scores(real_universe):
     from usher_assets.evidence.annotation import annotation_layer
     from usher_assets.evidence.constraint import constraint_layer
     from usher_assets.evidence.localization import localization_layer
-    from usher_assets.scoring.gene_scores import score_genes
+    from usher_assets.scoring.gene_scores import cilia_model_table, score_genes
     from usher_assets.sources.ciliaminer import parse_ciliaminer
     from usher_assets.sources.constraint import parse_exac_pli, parse_loftool
     from usher_assets.sources.gene_ontology import parse_go_annotations, parse_go_parents, parse_go_terms
@@ -235,7 +235,8 @@ def bundled_scores(real_universe):
                                          "model": default.model.model_copy(update={"max_iter": 20, "folds": 3}),
                                          "bootstrap_samples": 100})
     ciliaminer = parse_ciliaminer(DATA_DIR / "ciliaminer_secondarylist.json")
-    scores = score_genes(layers, scoring.weights, scoring, judged_genes(real_universe, ciliaminer))
+    model = cilia_model_table(layers, judged_genes(real_universe, ciliaminer), scoring.model)
+    scores = score_genes(layers, model, scoring.weights, scoring)
     return scores, scoring, ciliaminer
 
 

@@ -80,21 +80,37 @@ def with_protein_domains(layers: pl.DataFrame, domains: pl.DataFrame | None) -> 
     return layers.join(domains, on=HGNC_ID, how="left", maintain_order="left")
 
 
-def _scores(gene_universe, ciliaminer, pipeline, layer_frames: dict[str, pl.DataFrame],
-            pfam_domains: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict]:
-    from usher_assets.scoring.gene_scores import score_genes
+def _model_table(gene_universe, ciliaminer, pipeline, layer_frames: dict[str, pl.DataFrame],
+                 pfam_domains: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict]:
+    from usher_assets.scoring.gene_scores import cilia_model_table
 
-    names = {asset: layer for layer, asset in LAYER_ASSETS.items()}
-    layers = join_layers(gene_universe, {names[a]: f for a, f in layer_frames.items()})
+    layers = join_layers(gene_universe, _by_layer(layer_frames))
     # Off (scoring.model.protein_domains) or not configured: no domain column, so no domain feature.
     if pipeline.scoring.model.protein_domains and pipeline.sources.get("pfam_domains") is not None:
         layers = with_protein_domains(layers, protein_domains(pfam_domains))
+    excluded = judged_genes(gene_universe, ciliaminer)
+    table = cilia_model_table(layers, excluded, pipeline.scoring.model)
+    return table, {"genes_scored": table.height, "validation_genes_left_out": len(excluded),
+                   "layers_left_out_one_by_one": [c.removeprefix("cilia_model_without_") for c in table.columns
+                                                  if c.startswith("cilia_model_without_")]}
+
+
+def _scores(gene_universe, cilia_model, pipeline, layer_frames: dict[str, pl.DataFrame]) -> tuple[pl.DataFrame, dict]:
+    from usher_assets.scoring.gene_scores import score_genes
+
+    layers = join_layers(gene_universe, _by_layer(layer_frames))
     weights = active_weights(pipeline.scoring.weights, layers)
-    ranked = score_genes(layers, weights, pipeline.scoring, judged_genes(gene_universe, ciliaminer))
+    ranked = score_genes(layers, cilia_model, weights, pipeline.scoring)
     counts = dict(ranked.group_by("tier").len().iter_rows())
     return ranked, {"genes_scored": ranked.filter(pl.col("ranking_score").is_not_null()).height,
                     "weights_used": weights, "tiers": {str(k): int(v) for k, v in counts.items()},
                     "thin_evidence_in_top_50": int(ranked.head(50)["thin_evidence"].sum())}
+
+
+def _by_layer(layer_frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Asset name -> frame as layer name -> frame."""
+    names = {asset: layer for layer, asset in LAYER_ASSETS.items()}
+    return {names[a]: f for a, f in layer_frames.items()}
 
 
 def validation_for(gene_scores: pl.DataFrame, pipeline, gene_universe, ciliaminer) -> dict:
@@ -107,16 +123,27 @@ def validation_for(gene_scores: pl.DataFrame, pipeline, gene_universe, ciliamine
 def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.values())):
     """Scoring reads the given evidence layers (by default every layer the pipeline defines)."""
 
-    @pipeline_asset(group="scoring", code_version="5", config_sections=("scoring",),
+    # Its own asset, reading scoring.model only: reweighting the ranking reuses the trained model.
+    @pipeline_asset(group="scoring", code_version="1", config_sections=("scoring.model",),
                     upstream=("gene_universe", "ciliaminer", "pfam_domains", *layer_assets),
+                    columns=describe_table("cilia_model"),
+                    checks=(*id_checks(HGNC_ID), *range_checks("cilia_model_percentile")))
+    def cilia_model(pipeline, **inputs):
+        """One row per protein-coding gene: its out-of-fold P(cilia) as a percentile, learnt from GO cilia genes
+        (the validation genes never train it), and again with each feature layer left out in turn."""
+        universe, ciliaminer, domains = inputs.pop("gene_universe"), inputs.pop("ciliaminer"), inputs.pop("pfam_domains")
+        return _model_table(universe, ciliaminer, pipeline, inputs, domains)
+
+    @pipeline_asset(group="scoring", code_version="6", config_sections=("scoring",),
+                    upstream=("gene_universe", "cilia_model", *layer_assets),
                     columns=describe_table("gene_scores"),
                     checks=(*RANKING_CHECKS, *range_checks(*SCORES, "cilia_model_percentile",
                                                             *(f"{layer}_score" for layer in LAYER_ASSETS))))
     def gene_scores(pipeline, **inputs):
         """One row per protein-coding gene, ranked by the ranking score (out-of-fold cilia model + annotation +
         Usher sensory evidence): tier, thin-evidence flag, top evidence, the weighted composite and its rank."""
-        universe, ciliaminer, domains = inputs.pop("gene_universe"), inputs.pop("ciliaminer"), inputs.pop("pfam_domains")
-        return _scores(universe, ciliaminer, pipeline, inputs, domains)
+        universe, model = inputs.pop("gene_universe"), inputs.pop("cilia_model")
+        return _scores(universe, model, pipeline, inputs)
 
     @pipeline_asset(group="scoring", code_version="5", config_sections=("scoring",),
                     columns=describe_table("ranking_validation"),
@@ -149,4 +176,4 @@ def build_scoring_assets(layer_assets: tuple[str, ...] = tuple(LAYER_ASSETS.valu
         return export_candidates(gene_scores, validation_for(gene_scores, pipeline, gene_universe, ciliaminer),
                                  pipeline)
 
-    return [gene_scores, ranking_validation, candidates]
+    return [cilia_model, gene_scores, ranking_validation, candidates]
