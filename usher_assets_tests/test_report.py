@@ -10,7 +10,7 @@ import pytest
 from usher_assets.schemas import GENE_UNIVERSE_COLUMNS
 from usher_assets.config import PipelineConfig
 from usher_assets.scoring.composite import candidate_table
-from usher_assets.scoring.gene_scores import score_genes
+from usher_assets.scoring.gene_scores import cilia_model_table, score_genes
 from usher_assets.scoring.report import html_table, summary_markdown, write_report
 from usher_assets.scoring.validation import validate_ranking
 
@@ -49,7 +49,7 @@ def ranked_and_validation(universe):
     scoring = default.model_copy(update={"weights": {"constraint": 1 / 3, "annotation": 2 / 3},
                                          "model": default.model.model_copy(update={"folds": 2, "max_iter": 10}),
                                          "bootstrap_samples": 50})
-    scores = score_genes(layers, scoring.weights, scoring, exclude=set())
+    scores = score_genes(layers, cilia_model_table(layers, set(), scoring.model), scoring.weights, scoring)
     ciliaminer = pl.DataFrame({"disease": ["x"], "abbreviation": ["X"], "gene_symbol": ["FILL3"],
                                "entrez_id": [None]}, schema_overrides={"entrez_id": pl.Int64})
     return candidate_table(scores), validate_ranking(scores, scoring.weights, scoring, universe, ciliaminer)
