@@ -16,7 +16,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Result, Sample  # noqa: E402
+from bench.common import Result, Sample, paired  # noqa: E402
 from bench.pipeline_cli import REAL_MODULE, TRIVIAL_MODULE, Workspace  # noqa: E402
 
 WRITERS = 4
@@ -84,8 +84,53 @@ def delta_rerun(repeats: int, workdir: Path | None) -> Result:
                   note="whole CLI process; the index of every table is folded from the Delta logs once per process")
 
 
+INDEX_TABLES, INDEX_RUNS, INDEX_SLICES = 8, 20, 25
+
+
+def grown_store(root: Path, tables: int, runs: int, slices: int) -> None:
+    """`tables` tables after `runs` runs, each run one commit per table that rewrites all `slices` slices."""
+    from usher_assets.storage.sql import Slice, TableRef
+    from usher_assets.storage.store import open_store
+
+    store = open_store(str(root), "delta")
+    keys = [str(k) for k in range(slices)]
+    for run in range(runs):
+        data = pl.DataFrame({"key": keys, "run": [run] * slices})
+        for t in range(tables):
+            store.save(data, TableRef("main", f"t{t}"), [Slice(k, f"key = '{k}'") for k in keys],
+                       {k: (f"run {run}", {"run": run}) for k in keys})
+
+
+def index_open(repeats: int, workdir: Path | None) -> Result:
+    import shutil
+
+    from usher_assets.storage.delta_store import DeltaStore
+
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="bench_delta_index_") as tmp:
+        root = Path(tmp) / "delta"
+        grown_store(root, INDEX_TABLES, INDEX_RUNS, INDEX_SLICES)
+        shutil.copytree(root / "_index", Path(tmp) / "index")
+
+        def open_store(with_index: bool) -> float:
+            shutil.rmtree(root / "_index", ignore_errors=True)
+            if with_index:
+                shutil.copytree(Path(tmp) / "index", root / "_index")
+            started = time.perf_counter()
+            with DeltaStore(root).connect() as con:
+                con.execute("SELECT count(*) FROM main._checkpoints").fetchone()
+            return time.perf_counter() - started
+
+        ours, baseline = paired(lambda i: open_store(True), lambda i: open_store(False), repeats)
+    return Result(f"a new process opens a Delta store of {INDEX_TABLES} tables x {INDEX_RUNS} runs "
+                  f"({INDEX_SLICES} slices each), wall time", ours, baseline,
+                  ours_label="from each table's saved index entry, checked against its newest commit",
+                  baseline_label="the same store with the index removed: every commit of every log folded",
+                  note="in-process, a new DeltaStore each time; the fold grows with the log, the indexed open does not")
+
+
 def bench_delta(repeats: int, writer_rows: int, workdir: Path | None = None) -> list[Result]:
-    return [concurrent_writers(writer_rows, repeats, workdir), delta_rerun(repeats, workdir)]
+    return [concurrent_writers(writer_rows, repeats, workdir), delta_rerun(repeats, workdir),
+            index_open(max(repeats, 5), workdir)]
 
 
 if __name__ == "__main__":

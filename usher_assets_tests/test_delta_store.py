@@ -3,6 +3,7 @@ any moment, readers that never wait, old files vacuumed, and tables other Delta 
 
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -210,3 +211,141 @@ def test_a_save_decided_before_another_writers_commit_keeps_that_commit(tmp_path
         {k: fresh.verify_checkpoint(c) for k, c in checkpoints.items()}
     stored = fresh.load_dataframe("shared")["writer"].unique().sort().to_list()
     assert sorted(k for k in checkpoints if k) == [w for w in stored if w != "whole"]
+
+
+def _commits_read(monkeypatch) -> list:
+    """How many commits of a log each fold reads from here on."""
+    calls, commits = [], DeltaStore._commits
+
+    def spy(store, ref, table, first):
+        found = commits(store, ref, table, first)
+        calls.append(len(found))
+        return found
+
+    monkeypatch.setattr(DeltaStore, "_commits", spy)
+    return calls
+
+
+def _slice_saves(store: DeltaStore, rounds: int) -> None:
+    for i in range(rounds):
+        gene = GENES["gene"][i % GENES.height]
+        store.save(GENES.filter(pl.col("gene") == gene).with_columns(pl.lit(i).alias("round")),
+                   TableRef("main", "genes"), [Slice(gene, f"gene = {literal(gene)}")], {gene: (f"f{i}", {})})
+
+
+def _bookkeeping(store: DeltaStore) -> list[tuple]:
+    checkpoints = sorted((c.partition_key, c.fingerprint, c.content_hash, c.row_count)
+                         for c in store.list_checkpoints())
+    with store.connect() as con:
+        provenance = con.execute("SELECT count(*) FROM main._provenance").fetchone()[0]
+    return [*checkpoints, ("provenance rows", provenance)]
+
+
+def test_a_new_process_starts_from_the_saved_index_and_reads_only_the_newest_commit(tmp_path, monkeypatch):
+    root = tmp_path / "delta"
+    _slice_saves(DeltaStore(root), 12)
+    assert any((root / "_index").iterdir())
+    reads = _commits_read(monkeypatch)
+    indexed = _bookkeeping(DeltaStore(root))
+    assert reads == [1]  # the commit the entry was folded to, which is also the newest
+    shutil.rmtree(root / "_index")
+    assert _bookkeeping(DeltaStore(root)) == indexed  # the whole log folded again says the same
+    assert reads[1:] == [12]
+
+
+def test_an_index_behind_the_log_is_brought_up_to_its_newest_commit(tmp_path, monkeypatch):
+    # A writer killed after its commit and before it updated the index leaves an entry that lags.
+    root = tmp_path / "delta"
+    store = DeltaStore(root)
+    _slice_saves(store, 3)
+    shutil.copytree(root / "_index", tmp_path / "lagging")
+    store.save(GENES.with_columns(pl.lit(99).alias("round")).head(1), TableRef("main", "genes"),
+               [Slice("MYO7A", "gene = 'MYO7A'")], {"MYO7A": ("after the copy", {})})
+    shutil.rmtree(root / "_index")
+    shutil.copytree(tmp_path / "lagging", root / "_index")
+    reads = _commits_read(monkeypatch)
+    fresh = DeltaStore(root)
+    assert fresh.get_checkpoint("genes", partition_key="MYO7A").fingerprint == "after the copy"
+    assert reads == [2]  # the entry's commit and the one after it
+    reads.clear()
+    assert _bookkeeping(DeltaStore(root)) == _bookkeeping(fresh) and reads == [1]  # the entry caught up
+
+
+@pytest.mark.parametrize("damage", ["a checkpoint edited", "not JSON", "the table written again"])
+def test_an_index_entry_that_disagrees_with_the_log_is_not_believed(tmp_path, damage):
+    root = tmp_path / "delta"
+    _slice_saves(DeltaStore(root), 4)
+    truth = _bookkeeping(DeltaStore(root))
+    [entry] = (root / "_index").iterdir()
+    if damage == "a checkpoint edited":
+        body = json.loads(entry.read_text())
+        body["log"]["checkpoints"]["MYO7A"]["fingerprint"] = "forged"
+        entry.write_text(json.dumps(body))
+    elif damage == "not JSON":
+        entry.write_text(entry.read_text()[:40])
+    else:  # dropped and written again by another tool, up to the same version, the old entry kept
+        saved = entry.read_text()
+        shutil.rmtree(root / "main" / "genes")
+        _slice_saves(DeltaStore(root / "elsewhere"), 4)
+        shutil.copytree(root / "elsewhere" / "main" / "genes", root / "main" / "genes")
+        entry.write_text(saved)
+        truth = _bookkeeping(DeltaStore(root / "elsewhere"))
+    assert _bookkeeping(DeltaStore(root)) == truth
+
+
+@pytest.mark.parametrize("table", ["written whole", "in slices"])
+def test_an_unchanged_save_decided_before_another_writer_rewrote_the_rows_is_decided_again(tmp_path, table):
+    # Ours finds its rows unchanged and would commit only a new checkpoint; meanwhile theirs writes other
+    # rows there. Written on the version it read, our commit is refused and the save decided again, so the
+    # checkpoint that stands always names the rows that are stored.
+    ours, theirs = DeltaStore(tmp_path / "delta"), DeltaStore(tmp_path / "delta")
+    ref = TableRef("main", "genes")
+    slices = None if table == "written whole" else [Slice("MYO7A", "gene = 'MYO7A'")]
+    key = None if slices is None else "MYO7A"
+    rows = GENES if slices is None else GENES.head(1)
+    ours.save(rows, ref, slices, {key: ("first", {})})
+    read = ours._current
+
+    def read_then_let_them_commit(ref):
+        state = read(ref)
+        if not getattr(read_then_let_them_commit, "done", False):
+            read_then_let_them_commit.done = True
+            theirs.save(rows.with_columns(pl.col("score") * 0.5), TableRef("main", "genes"), slices,
+                        {key: ("theirs", {})})
+        return state
+
+    ours._current = read_then_let_them_commit
+    [(checkpoint, wrote)] = ours.save(rows, ref, slices, {key: ("ours", {})})
+    assert wrote  # decided again on their version, where our rows are a change
+    fresh = DeltaStore(tmp_path / "delta")
+    stored = fresh.get_checkpoint("genes", partition_key=key)
+    assert stored.fingerprint == "ours" and fresh.verify_checkpoint(stored) is None
+    assert fresh.load_dataframe("genes", partition_key=key)["score"].to_list() == rows["score"].to_list()
+
+
+def test_a_commit_landing_while_the_log_is_read_is_folded_under_its_own_version(tmp_path, monkeypatch):
+    # delta-rs's history() on a handle opened before another commit numbers the newest commits down from the
+    # handle's version, so folding it would put that commit's checkpoint under the wrong version.
+    root = tmp_path / "delta"
+    writer, reader = DeltaStore(root), DeltaStore(root)
+    _slice_saves(writer, 1)
+    reader._current(TableRef("main", "genes"))  # in memory at version 0
+    writer.save(GENES.filter(pl.col("gene") == "USH2A").with_columns(pl.lit(1).alias("round")),
+                TableRef("main", "genes"), [Slice("USH2A", "gene = 'USH2A'")], {"USH2A": ("f1", {})})
+    opened = DeltaTable.__init__
+
+    def open_then_let_a_commit_land(table, *args, **kwargs):
+        opened(table, *args, **kwargs)
+        if not getattr(open_then_let_a_commit_land, "done", False):
+            open_then_let_a_commit_land.done = True
+            writer.save(GENES.head(1).with_columns(pl.lit(7).alias("round")), TableRef("main", "genes"),
+                        [Slice("MYO7A", "gene = 'MYO7A'")], {"MYO7A": ("landed meanwhile", {})})
+
+    monkeypatch.setattr(DeltaTable, "__init__", open_then_let_a_commit_land)
+    _, table = reader._current(TableRef("main", "genes"))
+    monkeypatch.undo()
+    # The reader folded what its handle's version holds: USH2A's second save, not the commit after it.
+    assert table.version() == 1
+    assert reader._logs[("main", "genes")][1].checkpoints["USH2A"]["fingerprint"] == "f1"
+    assert "landed meanwhile" not in {c["fingerprint"] for c in reader._logs[("main", "genes")][1].checkpoints.values()}
+    assert DeltaStore(root).get_checkpoint("genes", partition_key="MYO7A").fingerprint == "landed meanwhile"

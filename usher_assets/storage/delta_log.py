@@ -5,8 +5,9 @@ state: delta-rs rebases a commit over ones that landed first, so a state compute
 them. Folding every commit oldest first gives the state. Plain data; knows neither Delta nor DuckDB.
 """
 
+import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 METADATA_KEY = "usher"
 FORMAT = 1
@@ -50,6 +51,7 @@ class TableLog:
     checkpoints: dict[str, dict] = field(default_factory=dict)  # partition key ('' whole) -> checkpoint row
     provenance: list[dict] = field(default_factory=list)
     foreign_commits: list[int] = field(default_factory=list)  # versions not written through the store
+    last_commit: str = ""  # commit_digest of the commit at `version`: what a saved fold is checked against
 
     def apply(self, version: int, change: "Change | None") -> None:
         self.version = version
@@ -66,9 +68,33 @@ class TableLog:
         self.columns = [tuple(c) for c in change.columns]
 
 
+    def encode(self) -> dict:
+        """The fold as plain JSON data (the store's saved index entry)."""
+        return {"format": FORMAT} | asdict(self)
+
+    @classmethod
+    def decode(cls, body: dict) -> "TableLog | None":
+        """A fold saved by encode, or None for anything else (another format, a damaged entry)."""
+        try:
+            if body.pop("format") != FORMAT:
+                return None
+            log = cls(**body)
+            log.columns = [tuple(c) for c in log.columns]
+            return log if isinstance(log.version, int) and isinstance(log.checkpoints, dict) else None
+        except (AttributeError, KeyError, TypeError):
+            return None
+
+
+def commit_digest(info: dict) -> str:
+    """A digest of one Delta history entry (its time, operation and metadata): two different commits at one
+    version, as when a table was dropped and written again, give different digests."""
+    return hashlib.sha256(json.dumps(info, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def fold(log: TableLog, commits: list[dict]) -> TableLog:
     """Apply commits (Delta history entries, any order) newer than the log's version, oldest first."""
     for info in sorted(commits, key=lambda c: c["version"]):
         if info["version"] > log.version:
             log.apply(info["version"], Change.decode(info))
+            log.last_commit = commit_digest(info)
     return log

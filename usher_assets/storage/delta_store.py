@@ -6,8 +6,10 @@ checkpoint rows, their provenance and the table's columns ride in the commit's o
 table version and its checkpoint cannot disagree, whatever is killed when.
 
 Reads and checks run in DuckDB, in memory: each table is a view over its current version's Parquet files, and
-_checkpoints and _provenance are rebuilt from the Delta logs whenever a connection opens, so that index never lags
-the commits and nobody waits for a writer. The same SQL (writes.py, table_state.py) decides what a save changes,
+_checkpoints and _provenance are brought up to the Delta logs' newest commits whenever a connection opens, so that
+index never lags the commits and nobody waits for a writer. A process starts from each table's saved fold
+(`<root>/_index`), derived from the log and never trusted over it: checked against the log's commit at the version
+it was folded to, brought up to the newest commit, and folded again from the whole log when it does not match. The same SQL (writes.py, table_state.py) decides what a save changes,
 on a copy of the table in memory; only the slices it changed are committed.
 """
 
@@ -17,6 +19,7 @@ import os
 import random
 import re
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +32,7 @@ import pyarrow.compute as pc
 
 from usher_assets.storage import writes
 from usher_assets.storage.checkpoints import BOOKKEEPING_DDL, CHECKPOINT_COLUMNS, PROVENANCE_COLUMNS, Checkpoint
-from usher_assets.storage.delta_log import Change, TableLog, fold
+from usher_assets.storage.delta_log import Change, TableLog, commit_digest, fold
 from usher_assets.storage.sql import Slice, TableRef, any_of, literal, quote, validate_name
 from usher_assets.storage.store import (
     PipelineStore, StoreError, StoreValueError, provenance_row, sha256_file)
@@ -162,24 +165,81 @@ class DeltaStore(PipelineStore):
         return names
 
     def _current(self, ref: TableRef):
-        """(TableLog, DeltaTable) of the table's latest version, folding only commits not seen before; None if none."""
+        """(TableLog, DeltaTable) of the table's latest version, folding only commits not seen before; None if none.
+
+        Not seen before by this process, or by any: a process starts from the table's saved index entry, the
+        fold up to some version, once the log's commit at that version is the one the entry was folded to.
+        """
         from deltalake import DeltaTable
         from deltalake.exceptions import TableNotFoundError
 
+        key = (ref.schema, ref.table)
         try:
             table = DeltaTable(self._uri(ref), storage_options=self.storage_options or None)
         except TableNotFoundError:
-            self._logs.pop((ref.schema, ref.table), None)
+            self._logs.pop(key, None)
             return None
-        table_id = table.metadata().id
-        known_id, log = self._logs.get((ref.schema, ref.table), (None, None))
-        if log is None or known_id != table_id or log.version > table.version():
-            log = TableLog()  # a table dropped and written again starts a new log
-        newer = table.version() - log.version
-        if newer > 0:
-            fold(log, table.history(limit=newer) if log.version >= 0 else table.history())
-        self._logs[(ref.schema, ref.table)] = (table_id, log)
+        table_id, version = table.metadata().id, table.version()
+        known_id, log = self._logs.get(key, (None, None))
+        saved = log is None
+        if saved:
+            known_id, log = self._indexed(ref)
+        if log is None or known_id != table_id or log.version > version:
+            log, saved = TableLog(), False  # a table dropped and written again starts a new log
+        stale = log.version < version  # the saved entry no longer matches this fold
+        if log.version < 0:
+            fold(log, self._commits(ref, table, 0))
+        elif saved:
+            # The entry may lag the log (a writer killed before it updated the entry), never lead or differ.
+            commits = self._commits(ref, table, log.version)
+            if not commits or commit_digest(commits[0]) != log.last_commit:
+                log, commits, stale = TableLog(), self._commits(ref, table, 0), True
+            fold(log, commits)
+        elif stale:
+            fold(log, self._commits(ref, table, log.version + 1))
+        self._logs[key] = (table_id, log)
+        if stale:
+            self._index(ref, table_id, log)
         return log, table
+
+    def _commits(self, ref: TableRef, table, first: int) -> list[dict]:
+        """The commit info of each version from `first` to the table's, oldest first, each with its version.
+
+        Local tables: read from the commit files themselves. delta-rs's history() lists the newest commits in
+        storage but numbers them down from the version the handle was opened at, so a commit landing in
+        between would be folded under another commit's version.
+        """
+        last = table.version()
+        if "://" in str(self.db_path):
+            return sorted(table.history(limit=last - first + 1), key=lambda c: c["version"])
+        log, commits = Path(self._uri(ref)) / "_delta_log", []
+        for version in range(first, last + 1):
+            try:
+                lines = (log / f"{version:020d}.json").read_text().splitlines()
+            except FileNotFoundError:
+                # Cleaned up after a Delta checkpoint (delta.logRetentionDuration): only history() has it now.
+                return [c for c in sorted(table.history(), key=lambda c: c["version"]) if c["version"] >= first]
+            actions = (json.loads(line) for line in lines if line.strip())
+            info = next((action["commitInfo"] for action in actions if "commitInfo" in action), {})
+            commits.append(info | {"version": version})
+        return commits
+
+    # The saved index: each table's fold in a file of its own (a writer replaces it whole), local roots only,
+    # with a digest of its own so that a damaged entry is folded again rather than believed.
+    def _indexed(self, ref: TableRef) -> tuple[str | None, TableLog | None]:
+        if "://" in str(self.db_path):
+            return None, None
+        entry = self._read_cache("_index", f"{ref.schema}.{ref.table}")
+        if not isinstance(entry, dict) or not isinstance(entry.get("log"), dict) \
+                or entry.get("sha256") != _digest(entry["log"]):
+            return None, None
+        return entry.get("table_id"), TableLog.decode(entry["log"])
+
+    def _index(self, ref: TableRef, table_id: str, log: TableLog) -> None:
+        if "://" not in str(self.db_path):
+            body = log.encode()
+            self._write_cache("_index", f"{ref.schema}.{ref.table}",
+                              {"table_id": table_id, "sha256": _digest(body), "log": body})
 
     def _attach(self, con, ref: TableRef, log: TableLog, table) -> None:
         """The table as views over its current files, and its bookkeeping rows, in an in-memory connection."""
@@ -210,9 +270,12 @@ class DeltaStore(PipelineStore):
         return self._rows_view(ref), ROW
 
     def _refresh(self, ref: TableRef) -> None:
-        """After a commit, the index (and so an open session) shows the table's new version."""
+        """After a commit, the index (and so an open session) shows the table's new version, and the saved
+        index entry the other processes start from holds it."""
         if self._db is not None:
             self._reattach(TableRef(ref.schema, ref.table))
+        else:
+            self._current(ref)
 
     def _detach(self, con, ref: TableRef) -> None:
         con.execute(f"DROP VIEW IF EXISTS {ref.qualified}")
@@ -407,7 +470,7 @@ class DeltaStore(PipelineStore):
     def _write_cache(self, kind: str, key: str, value) -> None:
         target = self._cache_file(kind, key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         partial.write_text(json.dumps(value))
         partial.replace(target)  # atomic: a reader sees the old entry or the new one
 
@@ -469,6 +532,10 @@ def _write(store: "DeltaStore", ref: TableRef, state, data: pa.Table, mode: str,
         if "exists" not in str(exc).lower():
             raise
         raise CommitFailedError(f"{ref.label} was created by another writer meanwhile: {exc}") from exc
+
+
+def _digest(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def partition_value(key: str) -> str:
