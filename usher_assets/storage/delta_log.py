@@ -5,9 +5,10 @@ state: delta-rs rebases a commit over ones that landed first, so a state compute
 them. Folding every commit oldest first gives the state. Plain data; knows neither Delta nor DuckDB.
 """
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+
+from usher_assets.storage.fingerprint import canonical_hash
 
 METADATA_KEY = "usher"
 FORMAT = 1
@@ -88,7 +89,7 @@ class TableLog:
 def commit_digest(info: dict) -> str:
     """A digest of one Delta history entry (its time, operation and metadata): two different commits at one
     version, as when a table was dropped and written again, give different digests."""
-    return hashlib.sha256(json.dumps(info, sort_keys=True, default=str).encode()).hexdigest()
+    return canonical_hash(info)
 
 
 def fold(log: TableLog, commits: list[dict]) -> TableLog:

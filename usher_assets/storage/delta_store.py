@@ -9,8 +9,9 @@ Reads and checks run in DuckDB, in memory: each table is a view over its current
 _checkpoints and _provenance are brought up to the Delta logs' newest commits whenever a connection opens, so that
 index never lags the commits and nobody waits for a writer. A process starts from each table's saved fold
 (`<root>/_index`), derived from the log and never trusted over it: checked against the log's commit at the version
-it was folded to, brought up to the newest commit, and folded again from the whole log when it does not match. The same SQL (writes.py, table_state.py) decides what a save changes,
-on a copy of the table in memory; only the slices it changed are committed.
+it was folded to, brought up to the newest commit, and folded again from the whole log when it does not match.
+The same SQL (writes.py, table_state.py) decides what a save changes, on a copy of the table in memory; only the
+slices it changed are committed.
 """
 
 import hashlib
@@ -33,6 +34,7 @@ import pyarrow.compute as pc
 from usher_assets.storage import writes
 from usher_assets.storage.checkpoints import BOOKKEEPING_DDL, CHECKPOINT_COLUMNS, PROVENANCE_COLUMNS, Checkpoint
 from usher_assets.storage.delta_log import Change, TableLog, commit_digest, fold
+from usher_assets.storage.fingerprint import canonical_hash
 from usher_assets.storage.sql import Slice, TableRef, any_of, literal, quote, validate_name
 from usher_assets.storage.store import (
     PipelineStore, StoreError, StoreValueError, provenance_row, sha256_file)
@@ -202,6 +204,11 @@ class DeltaStore(PipelineStore):
             self._index(ref, table_id, log)
         return log, table
 
+    @property
+    def _local(self) -> bool:
+        """A directory on this host's file system (or a shared one), not an object-store URI."""
+        return "://" not in str(self.db_path)
+
     def _commits(self, ref: TableRef, table, first: int) -> list[dict]:
         """The commit info of each version from `first` to the table's, oldest first, each with its version.
 
@@ -210,7 +217,7 @@ class DeltaStore(PipelineStore):
         between would be folded under another commit's version.
         """
         last = table.version()
-        if "://" in str(self.db_path):
+        if not self._local:
             return sorted(table.history(limit=last - first + 1), key=lambda c: c["version"])
         log, commits = Path(self._uri(ref)) / "_delta_log", []
         for version in range(first, last + 1):
@@ -227,19 +234,19 @@ class DeltaStore(PipelineStore):
     # The saved index: each table's fold in a file of its own (a writer replaces it whole), local roots only,
     # with a digest of its own so that a damaged entry is folded again rather than believed.
     def _indexed(self, ref: TableRef) -> tuple[str | None, TableLog | None]:
-        if "://" in str(self.db_path):
+        if not self._local:
             return None, None
         entry = self._read_cache("_index", f"{ref.schema}.{ref.table}")
         if not isinstance(entry, dict) or not isinstance(entry.get("log"), dict) \
-                or entry.get("sha256") != _digest(entry["log"]):
+                or entry.get("sha256") != canonical_hash(entry["log"]):
             return None, None
         return entry.get("table_id"), TableLog.decode(entry["log"])
 
     def _index(self, ref: TableRef, table_id: str, log: TableLog) -> None:
-        if "://" not in str(self.db_path):
+        if self._local:
             body = log.encode()
             self._write_cache("_index", f"{ref.schema}.{ref.table}",
-                              {"table_id": table_id, "sha256": _digest(body), "log": body})
+                              {"table_id": table_id, "sha256": canonical_hash(body), "log": body})
 
     def _attach(self, con, ref: TableRef, log: TableLog, table) -> None:
         """The table as views over its current files, and its bookkeeping rows, in an in-memory connection."""
@@ -532,10 +539,6 @@ def _write(store: "DeltaStore", ref: TableRef, state, data: pa.Table, mode: str,
         if "exists" not in str(exc).lower():
             raise
         raise CommitFailedError(f"{ref.label} was created by another writer meanwhile: {exc}") from exc
-
-
-def _digest(body: dict) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def partition_value(key: str) -> str:
