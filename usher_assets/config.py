@@ -217,11 +217,11 @@ class PipelineConfig(_Frozen):
 
     def section_hash(self, section: str) -> str:
         """SHA-256 of one section's canonical JSON, for fingerprints; `scoring.model` names a subsection."""
-        value = self.model_dump(mode="json")
-        for i, name in enumerate(section.split(".")):
+        value, names = self.model_dump(mode="json"), section.split(".")
+        for i, name in enumerate(names):
             if not isinstance(value, dict) or name not in value:
-                raise ValueError(f"config section {section!r}: {'.'.join(section.split('.')[:i + 1])!r} "
-                               "is not a section of the pipeline config")
+                raise ValueError(f"config section {section!r}: {'.'.join(names[:i + 1])!r} "
+                                 "is not a section of the pipeline config")
             value = value[name]
         return canonical_hash(value)
 

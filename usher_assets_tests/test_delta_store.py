@@ -186,6 +186,19 @@ def _slice_of(store: DeltaStore, name: str) -> None:
     store.save(data, TableRef("main", "shared"), [Slice(name, f"writer = {literal(name)}")], {name: (name, {})})
 
 
+def _after_the_next_read(store: DeltaStore, other_writer) -> None:
+    """Run `other_writer` once, right after `store`'s next save has read the table it will commit to."""
+    read, pending = store._current, [other_writer]
+
+    def read_then_let_them_commit(ref):
+        state = read(ref)
+        if pending:
+            pending.pop()()
+        return state
+
+    store._current = read_then_let_them_commit
+
+
 @pytest.mark.parametrize("first_save", ["creates the table", "adds a slice"])
 def test_a_save_decided_before_another_writers_commit_keeps_that_commit(tmp_path, first_save):
     # The other writer commits between this save reading the table and writing it: with no table yet (both
@@ -193,16 +206,7 @@ def test_a_save_decided_before_another_writers_commit_keeps_that_commit(tmp_path
     ours, theirs = DeltaStore(tmp_path / "delta"), DeltaStore(tmp_path / "delta")
     if first_save == "adds a slice":
         ours.save(GENES.with_columns(writer=pl.lit("whole")), TableRef("main", "shared"), None, {None: ("w", {})})
-    read = ours._current
-
-    def read_then_let_them_commit(ref):
-        state = read(ref)
-        if not getattr(read_then_let_them_commit, "done", False):
-            read_then_let_them_commit.done = True
-            _slice_of(theirs, "theirs")
-        return state
-
-    ours._current = read_then_let_them_commit
+    _after_the_next_read(ours, lambda: _slice_of(theirs, "theirs"))
     _slice_of(ours, "ours")
     fresh = DeltaStore(tmp_path / "delta")
     checkpoints = {c.partition_key: c for c in fresh.list_checkpoints()}
@@ -304,17 +308,8 @@ def test_an_unchanged_save_decided_before_another_writer_rewrote_the_rows_is_dec
     key = None if slices is None else "MYO7A"
     rows = GENES if slices is None else GENES.head(1)
     ours.save(rows, ref, slices, {key: ("first", {})})
-    read = ours._current
-
-    def read_then_let_them_commit(ref):
-        state = read(ref)
-        if not getattr(read_then_let_them_commit, "done", False):
-            read_then_let_them_commit.done = True
-            theirs.save(rows.with_columns(pl.col("score") * 0.5), TableRef("main", "genes"), slices,
-                        {key: ("theirs", {})})
-        return state
-
-    ours._current = read_then_let_them_commit
+    _after_the_next_read(ours, lambda: theirs.save(rows.with_columns(pl.col("score") * 0.5), ref, slices,
+                                                   {key: ("theirs", {})}))
     [(checkpoint, wrote)] = ours.save(rows, ref, slices, {key: ("ours", {})})
     assert wrote  # decided again on their version, where our rows are a change
     fresh = DeltaStore(tmp_path / "delta")

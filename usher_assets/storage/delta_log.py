@@ -68,7 +68,6 @@ class TableLog:
         self.provenance.extend(change.provenance)
         self.columns = [tuple(c) for c in change.columns]
 
-
     def encode(self) -> dict:
         """The fold as plain JSON data (the store's saved index entry)."""
         return {"format": FORMAT} | asdict(self)
@@ -77,9 +76,10 @@ class TableLog:
     def decode(cls, body: dict) -> "TableLog | None":
         """A fold saved by encode, or None for anything else (another format, a damaged entry)."""
         try:
-            if body.pop("format") != FORMAT:
+            fields = dict(body)
+            if fields.pop("format") != FORMAT:
                 return None
-            log = cls(**body)
+            log = cls(**fields)
             log.columns = [tuple(c) for c in log.columns]
             return log if isinstance(log.version, int) and isinstance(log.checkpoints, dict) else None
         except (AttributeError, KeyError, TypeError):

@@ -219,10 +219,10 @@ class DeltaStore(PipelineStore):
         last = table.version()
         if not self._local:
             return sorted(table.history(limit=last - first + 1), key=lambda c: c["version"])
-        log, commits = Path(self._uri(ref)) / "_delta_log", []
+        log_dir, commits = Path(self._uri(ref)) / "_delta_log", []
         for version in range(first, last + 1):
             try:
-                lines = (log / f"{version:020d}.json").read_text().splitlines()
+                lines = (log_dir / f"{version:020d}.json").read_text().splitlines()
             except FileNotFoundError:
                 # Cleaned up after a Delta checkpoint (delta.logRetentionDuration): only history() has it now.
                 return [c for c in sorted(table.history(), key=lambda c: c["version"]) if c["version"] >= first]
@@ -394,26 +394,50 @@ class DeltaStore(PipelineStore):
                         replaced=replaced)
         commit = CommitProperties(custom_metadata=change.encode())
         if not changed:
-            _write(self, ref, state, _empty(state[1]), mode="append", commit_properties=commit)
+            self._write(ref, state, _empty(state[1]), mode="append", commit_properties=commit)
             return
         if slices is None:
             data = con.sql(f"SELECT * FROM {INCOMING}").to_arrow_table()
             data = data.append_column(ROW, pa.array(range(data.num_rows), pa.int64()))
             data = data.append_column(PARTITION, pa.array([WHOLE] * data.num_rows, pa.string()))
-            _write(self, ref, state, data, mode="overwrite", schema_mode="overwrite", partition_by=[PARTITION],
-                   commit_properties=commit)
+            self._write(ref, state, data, mode="overwrite", schema_mode="overwrite", partition_by=[PARTITION],
+                        commit_properties=commit)
             return
         case = "CASE " + " ".join(f"WHEN {s.where} THEN {literal(partition_value(s.key))}" for s in slices) + " END"
         if rewrite:
             data = con.sql(f"SELECT *, {case} AS {PARTITION}, rowid AS {ROW} FROM {ref.qualified}").to_arrow_table()
-            _write(self, ref, state, data, mode="overwrite", schema_mode="overwrite", partition_by=[PARTITION],
-                   commit_properties=commit)
+            self._write(ref, state, data, mode="overwrite", schema_mode="overwrite", partition_by=[PARTITION],
+                        commit_properties=commit)
             return
         data = con.sql(f"SELECT *, {case} AS {PARTITION}, rowid AS {ROW} FROM {ref.qualified} "
                        f"WHERE {any_of([o.slice.where for o in changed])}").to_arrow_table()
         predicate = f"{PARTITION} IN ({', '.join(literal(partition_value(o.key)) for o in changed)})"
-        _write(self, ref, state, data, mode="overwrite", predicate=predicate, partition_by=[PARTITION],
-               schema_mode="merge" if set(columns) != set(state[0].columns) else None, commit_properties=commit)
+        self._write(ref, state, data, mode="overwrite", predicate=predicate, partition_by=[PARTITION],
+                    schema_mode="merge" if set(columns) != set(state[0].columns) else None, commit_properties=commit)
+
+    def _write(self, ref: TableRef, state, data: pa.Table, mode: str, **options) -> None:
+        """write_deltalake on the version the save was decided from, never on whatever is newest when it writes.
+
+        Given the table read at that version, delta-rs checks the commits that landed since against this one and
+        raises CommitFailedError where they conflict (the save is then decided again). Given a path it would write
+        on the newest version: a whole-table write decided before another writer's commit would drop that commit's
+        rows while the log kept its checkpoints. A table that did not exist when the save began is created only if
+        it still does not.
+        """
+        from deltalake import write_deltalake
+        from deltalake.exceptions import CommitFailedError, DeltaError
+
+        if state is not None:
+            write_deltalake(state[1], data, mode=mode, **options)
+            return
+        options.pop("schema_mode", None)  # a new table takes the data's schema
+        try:
+            write_deltalake(self._uri(ref), data, mode="error", storage_options=self.storage_options or None,
+                            **options)
+        except DeltaError as exc:
+            if "exists" not in str(exc).lower():
+                raise
+            raise CommitFailedError(f"{ref.label} was created by another writer meanwhile: {exc}") from exc
 
     def record_provenance(self, table_name: str, record: dict, *, schema: str = "main",
                           partition_key: str | None = None) -> None:
@@ -514,31 +538,6 @@ class DeltaStore(PipelineStore):
                                         enforce_retention_duration=False)
                 removed[f"{schema}.{table}"] = len(files)
         return removed
-
-
-def _write(store: "DeltaStore", ref: TableRef, state, data: pa.Table, mode: str, **options) -> None:
-    """write_deltalake on the version the save was decided from, never on whatever is newest when it writes.
-
-    Given the table read at that version, delta-rs checks the commits that landed since against this one and
-    raises CommitFailedError where they conflict (the save is then decided again). Given a path it would write
-    on the newest version: a whole-table write decided before another writer's commit would drop that commit's
-    rows while the log kept its checkpoints. A table that did not exist when the save began is created only if
-    it still does not.
-    """
-    from deltalake import write_deltalake
-    from deltalake.exceptions import CommitFailedError, DeltaError
-
-    if state is not None:
-        write_deltalake(state[1], data, mode=mode, **options)
-        return
-    options.pop("schema_mode", None)  # a new table takes the data's schema
-    try:
-        write_deltalake(store._uri(ref), data, mode="error", storage_options=store.storage_options or None,
-                        **options)
-    except DeltaError as exc:
-        if "exists" not in str(exc).lower():
-            raise
-        raise CommitFailedError(f"{ref.label} was created by another writer meanwhile: {exc}") from exc
 
 
 def partition_value(key: str) -> str:
