@@ -43,8 +43,20 @@ run: $(VENV)/.installed-run
 # gives (--no-loadscope-reorder: xdist would otherwise start with the files of most tests); TEST_WORKERS=0
 # runs in one process, in file order.
 TEST_WORKERS ?= 2
+# The tests' scratch files (tmp_path, TMPDIR: stores, Dagster instances, servers' data) go to a directory of
+# their own in TEST_TMP, by default /dev/shm (memory) when it has 6 GB free: a Dagster instance commits every
+# event to SQLite, and on disk those commits made an unchanged CLI rerun 1.4x slower (11.7 s against 8.1 s).
+# A green run removes the directory; a failed one keeps it and says where. TEST_TMP= (empty) leaves the files
+# in pytest's default place.
+TEST_TMP ?= $(shell free=$$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 {print $$4}'); \
+	[ -d /dev/shm ] && [ -w /dev/shm ] && [ "$${free:-0}" -gt 6000000 ] && echo /dev/shm)
+TEST_FILES = $(if $(TEST_TMP),$(TEST_TMP)/usher_assets-tests-$(shell printf %s "$(CURDIR)" | cksum | cut -d ' ' -f 1))
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(if $(TEST_FILES),rm -rf '$(TEST_FILES)' && mkdir -p '$(TEST_FILES)/tmp')
+	$(if $(TEST_FILES),TMPDIR='$(TEST_FILES)/tmp') $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile \
+		--no-loadscope-reorder $(if $(TEST_FILES),--basetemp='$(TEST_FILES)/base'); status=$$?; \
+	$(if $(TEST_FILES),if [ $$status -eq 0 ]; then rm -rf '$(TEST_FILES)'; \
+		else echo "test files kept in $(TEST_FILES)"; fi;) exit $$status
 
 # dagster dev runs a webserver, a daemon and code servers; the wrapper stops that whole process group on
 # Ctrl-C or SIGTERM (dagster dev alone ignores SIGTERM when started in the background). `exec`: the shell the

@@ -1,6 +1,7 @@
 """The Makefile's set-up: `make run` installs what running needs, `make test` adds the dev extras, stamps stay right.
 
-Real `make -n` (print, don't run) against a venv directory under tmp_path whose stamp files tests age at will.
+Real `make -n` (print, don't run) against a venv directory under tmp_path whose stamp files tests age at will,
+and real `make test` runs of a one-test file for where the test files go.
 """
 
 import os
@@ -72,3 +73,34 @@ def test_running_dependencies_leave_out_test_only_packages():
     assert [p for p in TEST_ONLY_PACKAGES if p in running] == []
     testing = " ".join(project["optional-dependencies"]["dev"]).lower()
     assert [p for p in TEST_ONLY_PACKAGES if p not in testing] == []
+
+
+def _make_test(scratch: Path, test_file: Path) -> subprocess.CompletedProcess:
+    """A real `make test` in one process, on `test_file` alone (PYTEST_ADDOPTS adds it), scratch in `scratch`."""
+    env = os.environ | {"PYTEST_ADDOPTS": str(test_file)}
+    return subprocess.run(["make", "--no-print-directory", "-C", str(PROJECT_ROOT), "test", "TEST_WORKERS=0",
+                           f"TEST_TMP={scratch}"], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("passes", [True, False], ids=["green", "failing"])
+def test_make_test_keeps_scratch_files_of_a_failed_run_only(tmp_path, passes):
+    scratch, tests = tmp_path / "scratch", tmp_path / "suite"
+    scratch.mkdir()
+    tests.mkdir()
+    # The test writes under tmp_path and TMPDIR: both must be in the run's own directory of `scratch`.
+    (tests / "test_one.py").write_text(
+        "import os, tempfile\n"
+        "def test_one(tmp_path):\n"
+        f"    root = {str(scratch)!r}\n"
+        "    assert str(tmp_path).startswith(root) and tempfile.gettempdir().startswith(root)\n"
+        "    (tmp_path / 'kept').write_text('x')\n"
+        f"    assert {passes!r}\n")
+    result = _make_test(scratch, tests / "test_one.py")
+    assert (result.returncode == 0) == passes, result.stdout[-3000:] + result.stderr[-3000:]
+    runs = list(scratch.iterdir())  # the run's own directory, named after the checkout
+    if passes:
+        assert runs == []
+    else:
+        assert [r.name.startswith("usher_assets-tests-") for r in runs] == [True]
+        assert len(list(runs[0].glob("base/**/kept"))) == 1
+        assert f"test files kept in {runs[0]}" in result.stdout
