@@ -74,6 +74,10 @@ class StorageConfig(_Frozen):
         168.0, ge=0, description="Backend delta: `usher-assets storage vacuum` keeps the files of versions this young.")
     delta_storage_options: dict[str, str] = Field(
         default_factory=dict, description="Backend delta: delta-rs storage options (credentials, conditional writes).")
+    delta_index: str | None = Field(
+        None, description="Backend delta: a postgresql:// URL (password from PGPASSWORD) where each table's folded log "
+                          "is kept, so hosts sharing an object-store root start from it; by default files under "
+                          "delta_root/_index for a local root, none for an object store.")
 
 
 class TierConfig(_Frozen):
@@ -244,12 +248,13 @@ class PipelineConfig(_Frozen):
         from usher_assets.storage.store import open_store
 
         return open_store(self.store_location, self.storage.backend, lock_timeout=self.storage.lock_timeout_seconds,
-                          storage_options=self.storage.delta_storage_options)
+                          storage_options=self.storage.delta_storage_options, delta_index=self.storage.delta_index)
 
     def io_manager_config(self) -> dict:
         """DuckDBIOManager arguments for this config's store."""
         return {"database": self.store_location, "backend": self.storage.backend,
-                "lock_timeout": self.storage.lock_timeout_seconds, "storage_options": self.storage.delta_storage_options}
+                "lock_timeout": self.storage.lock_timeout_seconds, "storage_options": self.storage.delta_storage_options,
+                "delta_index": self.storage.delta_index}
 
     def config_hash(self) -> str:
         """SHA-256 of the canonical JSON of the whole config, root excluded (it is where, not what)."""

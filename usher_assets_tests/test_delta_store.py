@@ -11,12 +11,15 @@ import time
 from pathlib import Path
 
 import polars as pl
+import psycopg2
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
+from usher_assets.storage.delta_index import open_index
 from usher_assets.storage.delta_log import METADATA_KEY
 from usher_assets.storage.delta_store import DeltaStore
 from usher_assets.storage.sql import Slice, TableRef, literal
+from usher_assets.storage.store import StoreError
 
 WRITER = Path(__file__).parent / "helpers" / "delta_writer.py"
 GENES = pl.DataFrame({"gene": ["MYO7A", "USH2A", "CLRN1"], "score": [0.9, 0.8, 0.1]})
@@ -245,56 +248,114 @@ def _bookkeeping(store: DeltaStore) -> list[tuple]:
     return [*checkpoints, ("provenance rows", provenance)]
 
 
-def test_a_new_process_starts_from_the_saved_index_and_reads_only_the_newest_commit(tmp_path, monkeypatch):
-    root = tmp_path / "delta"
-    _slice_saves(DeltaStore(root), 12)
-    assert any((root / "_index").iterdir())
+class Index:
+    """A store root's index entries, in files beside the tables or in PostgreSQL, read and replaced from outside."""
+
+    def __init__(self, root: Path, url: str | None):
+        self.root, self.url = root, url
+
+    def store(self, root: Path | None = None) -> DeltaStore:
+        return DeltaStore(root or self.root, index_url=self.url)
+
+    def _entries(self):
+        return open_index(str(self.root), self.url)
+
+    def names(self) -> list[str]:
+        if self.url is None:
+            return sorted(p.stem for p in (self.root / "_index").glob("*.json"))
+        with psycopg2.connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT table_name FROM usher_delta_index WHERE root = %s", (str(self.root),))
+            return sorted(name for (name,) in cursor.fetchall())
+
+    def get(self, name: str):
+        return self._entries().get(name)
+
+    def put(self, name: str, entry) -> None:
+        if self.url is None:
+            (self.root / "_index" / f"{name}.json").write_text(entry if isinstance(entry, str) else json.dumps(entry))
+            return
+        with psycopg2.connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute("UPDATE usher_delta_index SET entry = %s WHERE root = %s AND table_name = %s",
+                           (json.dumps(entry), str(self.root), name))
+
+    def forget(self) -> None:
+        if self.url is None:
+            shutil.rmtree(self.root / "_index")
+            return
+        with psycopg2.connect(self.url) as connection, connection.cursor() as cursor:
+            cursor.execute("DELETE FROM usher_delta_index WHERE root = %s", (str(self.root),))
+
+
+@pytest.fixture(scope="module")
+def index_database():
+    from local_services import postgres_server, require
+
+    require("initdb", "pg_ctl")
+    with postgres_server() as server:
+        server.create_database("delta_index")
+        yield f"postgresql://{server.user}:{server.password}@{server.host}:{server.port}/delta_index"
+
+
+@pytest.fixture(params=["files", "postgresql"])
+def index(request, tmp_path) -> Index:
+    url = request.getfixturevalue("index_database") if request.param == "postgresql" else None
+    return Index(tmp_path / "delta", url)
+
+
+def test_a_new_process_starts_from_the_saved_index_and_reads_only_the_newest_commit(index, monkeypatch):
+    _slice_saves(index.store(), 12)
+    assert index.names() == ["main.genes"]
     reads = _commits_read(monkeypatch)
-    indexed = _bookkeeping(DeltaStore(root))
+    indexed = _bookkeeping(index.store())
     assert reads == [1]  # the commit the entry was folded to, which is also the newest
-    shutil.rmtree(root / "_index")
-    assert _bookkeeping(DeltaStore(root)) == indexed  # the whole log folded again says the same
+    index.forget()
+    assert _bookkeeping(index.store()) == indexed  # the whole log folded again says the same
     assert reads[1:] == [12]
 
 
-def test_an_index_behind_the_log_is_brought_up_to_its_newest_commit(tmp_path, monkeypatch):
+def test_an_index_behind_the_log_is_brought_up_to_its_newest_commit(index, monkeypatch):
     # A writer killed after its commit and before it updated the index leaves an entry that lags.
-    root = tmp_path / "delta"
-    store = DeltaStore(root)
+    store = index.store()
     _slice_saves(store, 3)
-    shutil.copytree(root / "_index", tmp_path / "lagging")
+    lagging = index.get("main.genes")
     store.save(GENES.with_columns(pl.lit(99).alias("round")).head(1), TableRef("main", "genes"),
                [Slice("MYO7A", "gene = 'MYO7A'")], {"MYO7A": ("after the copy", {})})
-    shutil.rmtree(root / "_index")
-    shutil.copytree(tmp_path / "lagging", root / "_index")
+    index.put("main.genes", lagging)
     reads = _commits_read(monkeypatch)
-    fresh = DeltaStore(root)
+    fresh = index.store()
     assert fresh.get_checkpoint("genes", partition_key="MYO7A").fingerprint == "after the copy"
     assert reads == [2]  # the entry's commit and the one after it
     reads.clear()
-    assert _bookkeeping(DeltaStore(root)) == _bookkeeping(fresh) and reads == [1]  # the entry caught up
+    assert _bookkeeping(index.store()) == _bookkeeping(fresh) and reads == [1]  # the entry caught up
 
 
 @pytest.mark.parametrize("damage", ["a checkpoint edited", "not JSON", "the table written again"])
-def test_an_index_entry_that_disagrees_with_the_log_is_not_believed(tmp_path, damage):
-    root = tmp_path / "delta"
-    _slice_saves(DeltaStore(root), 4)
-    truth = _bookkeeping(DeltaStore(root))
-    [entry] = (root / "_index").iterdir()
+def test_an_index_entry_that_disagrees_with_the_log_is_not_believed(index, tmp_path, damage):
+    _slice_saves(index.store(), 4)
+    truth = _bookkeeping(index.store())
+    saved = index.get("main.genes")
     if damage == "a checkpoint edited":
-        body = json.loads(entry.read_text())
-        body["log"]["checkpoints"]["MYO7A"]["fingerprint"] = "forged"
-        entry.write_text(json.dumps(body))
+        saved["log"]["checkpoints"]["MYO7A"]["fingerprint"] = "forged"
+        index.put("main.genes", saved)
     elif damage == "not JSON":
-        entry.write_text(entry.read_text()[:40])
+        index.put("main.genes", json.dumps(saved)[:40])  # a file cut short; in PostgreSQL a bare JSON string
     else:  # dropped and written again by another tool, up to the same version, the old entry kept
-        saved = entry.read_text()
-        shutil.rmtree(root / "main" / "genes")
-        _slice_saves(DeltaStore(root / "elsewhere"), 4)
-        shutil.copytree(root / "elsewhere" / "main" / "genes", root / "main" / "genes")
-        entry.write_text(saved)
-        truth = _bookkeeping(DeltaStore(root / "elsewhere"))
-    assert _bookkeeping(DeltaStore(root)) == truth
+        shutil.rmtree(index.root / "main" / "genes")
+        elsewhere = tmp_path / "elsewhere"
+        _slice_saves(index.store(elsewhere), 4)
+        shutil.copytree(elsewhere / "main" / "genes", index.root / "main" / "genes")
+        index.put("main.genes", saved)
+        truth = _bookkeeping(index.store(elsewhere))
+    assert _bookkeeping(index.store()) == truth
+
+
+def test_a_delta_index_that_is_not_a_postgresql_url_or_cannot_be_reached_is_named(tmp_path):
+    with pytest.raises(StoreError, match="must be a postgresql:// URL, got 'mysql://me@db/x'"):
+        DeltaStore(tmp_path, index_url="mysql://me:secret@db/x")
+    with pytest.raises(StoreError, match="the Delta index database postgresql://me@127.0.0.1:1/none") as error:
+        DeltaStore(tmp_path, index_url="postgresql://me:secret@127.0.0.1:1/none")
+    assert "secret" not in str(error.value)
+    assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
 @pytest.mark.parametrize("table", ["written whole", "in slices"])
@@ -344,3 +405,26 @@ def test_a_commit_landing_while_the_log_is_read_is_folded_under_its_own_version(
     assert reader._logs[("main", "genes")][1].checkpoints["USH2A"]["fingerprint"] == "f1"
     assert "landed meanwhile" not in {c["fingerprint"] for c in reader._logs[("main", "genes")][1].checkpoints.values()}
     assert DeltaStore(root).get_checkpoint("genes", partition_key="MYO7A").fingerprint == "landed meanwhile"
+
+
+def test_storage_delta_index_in_the_pipeline_config_reaches_the_cli_and_the_io_manager(tmp_path, config_writer,
+                                                                                      index_database):
+    from usher_assets.config import PipelineConfig
+    from usher_assets.storage.io_manager import DuckDBIOManager
+
+    root = tmp_path / "delta"
+    config = config_writer(storage={"database": str(tmp_path / "usher.duckdb"), "backend": "delta",
+                                    "delta_root": str(root), "output_dir": str(tmp_path / "out"),
+                                    "download_dir": str(tmp_path / "downloads"), "delta_index": index_database})
+    manager = DuckDBIOManager(**PipelineConfig.load(config).io_manager_config())
+    manager.store().save_dataframe(GENES, "genes")
+    assert not (root / "_index").exists()  # the entry went to PostgreSQL, not beside the table
+    assert Index(root, index_database).names() == ["main.genes"]
+    # The CLI, in a process of its own, folds the log again and writes the entry back to PostgreSQL.
+    Index(root, index_database).forget()
+    cli = Path(sys.executable).parent / "usher-assets"
+    listed = subprocess.run([str(cli), "checkpoints", "list", "--config", str(config), "--json"],
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert [(c["table"], c["rows"]) for c in json.loads(listed.stdout)] == [("main.genes", 3)]
+    assert Index(root, index_database).names() == ["main.genes"] and not (root / "_index").exists()

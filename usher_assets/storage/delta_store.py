@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 
 from usher_assets.storage import writes
 from usher_assets.storage.checkpoints import BOOKKEEPING_DDL, CHECKPOINT_COLUMNS, PROVENANCE_COLUMNS, Checkpoint
+from usher_assets.storage.delta_index import open_index
 from usher_assets.storage.delta_log import Change, TableLog, commit_digest, fold
 from usher_assets.storage.fingerprint import canonical_hash
 from usher_assets.storage.sql import Slice, TableRef, any_of, literal, quote, validate_name
@@ -61,9 +62,12 @@ class DeltaStore(PipelineStore):
     backend = "delta"
 
     def __init__(self, root: Path | str, *, lock_timeout: float = 120.0, connection_config: dict | None = None,
-                 storage_options: dict | None = None):
+                 storage_options: dict | None = None, index_url: str | None = None):
         super().__init__(root, lock_timeout=lock_timeout, connection_config=connection_config)
         self.storage_options = dict(storage_options or {})
+        self._index_entries = open_index(str(root), index_url)
+        if index_url:
+            self._index_entries.connect()  # a wrong or unreachable database is named before anything is written
         self._logs: dict[tuple[str, str], tuple[str, TableLog]] = {}  # (schema, table) -> (table id, folded log)
         # This process's index: views and bookkeeping rows of every table, kept between connections and
         # brought up to date on each (only tables with new commits are read again).
@@ -231,22 +235,22 @@ class DeltaStore(PipelineStore):
             commits.append(info | {"version": version})
         return commits
 
-    # The saved index: each table's fold in a file of its own (a writer replaces it whole), local roots only,
-    # with a digest of its own so that a damaged entry is folded again rather than believed.
+    # The saved index (delta_index.py): each table's fold, with a digest of its own so that a damaged entry is
+    # folded again rather than believed.
     def _indexed(self, ref: TableRef) -> tuple[str | None, TableLog | None]:
-        if not self._local:
+        if self._index_entries is None:
             return None, None
-        entry = self._read_cache("_index", f"{ref.schema}.{ref.table}")
+        entry = self._index_entries.get(f"{ref.schema}.{ref.table}")
         if not isinstance(entry, dict) or not isinstance(entry.get("log"), dict) \
                 or entry.get("sha256") != canonical_hash(entry["log"]):
             return None, None
         return entry.get("table_id"), TableLog.decode(entry["log"])
 
     def _index(self, ref: TableRef, table_id: str, log: TableLog) -> None:
-        if self._local:
+        if self._index_entries is not None:
             body = log.encode()
-            self._write_cache("_index", f"{ref.schema}.{ref.table}",
-                              {"table_id": table_id, "sha256": canonical_hash(body), "log": body})
+            self._index_entries.put(f"{ref.schema}.{ref.table}",
+                                    {"table_id": table_id, "sha256": canonical_hash(body), "log": body})
 
     def _attach(self, con, ref: TableRef, log: TableLog, table) -> None:
         """The table as views over its current files, and its bookkeeping rows, in an in-memory connection."""

@@ -47,11 +47,12 @@ def column_schema(columns: list[tuple[str, str]], described: dg.TableSchema | No
 
 
 @lru_cache(maxsize=16)
-def _store(database: str, backend: str, lock_timeout: float, config: tuple, options: tuple) -> PipelineStore:
+def _store(database: str, backend: str, lock_timeout: float, config: tuple, options: tuple,
+           delta_index: str | None) -> PipelineStore:
     # One store object per location and process, so bookkeeping DDL runs once (and Delta logs are folded
     # incrementally), not per call.
     return open_store(database, backend, lock_timeout=lock_timeout, connection_config=dict(config),
-                      storage_options=dict(options))
+                      storage_options=dict(options), delta_index=delta_index)
 
 
 class DuckDBIOManager(dg.ConfigurableIOManager):
@@ -71,6 +72,9 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
                                       "tables, many writers at once (see docs/scaling.md).")
     storage_options: dict[str, str] = Field(
         default={}, description="delta-rs storage options (object-store credentials, locking); backend 'delta' only.")
+    delta_index: str | None = Field(
+        default=None, description="Backend 'delta': a postgresql:// URL for the tables' index entries (hosts sharing "
+                                  "an object-store root share them); by default files beside local tables.")
     schema_: str | None = Field(default=None, alias="schema", description="Schema for tables that name none.")
     connection_config: dict[str, Any] = Field(
         default={}, description="DuckDB connection settings, as in dagster-duckdb (https://duckdb.org/docs/configuration).")
@@ -78,7 +82,7 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
 
     def store(self) -> PipelineStore:
         return _store(self.database, self.backend, self.lock_timeout, tuple(sorted(self.connection_config.items())),
-                      tuple(sorted(self.storage_options.items())))
+                      tuple(sorted(self.storage_options.items())), self.delta_index)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.store().release()

@@ -613,17 +613,19 @@ class PipelineStore:
 
 
 def open_store(location: Path | str, backend: str = "duckdb", *, lock_timeout: float = 120.0,
-               connection_config: dict | None = None, storage_options: dict | None = None) -> "PipelineStore":
-    """The store at `location`: a DuckDB file ('duckdb'), or a directory of Delta tables ('delta')."""
+               connection_config: dict | None = None, storage_options: dict | None = None,
+               delta_index: str | None = None) -> "PipelineStore":
+    """The store at `location`: a DuckDB file ('duckdb'), or a directory of Delta tables ('delta'), whose index
+    entries go to the PostgreSQL database `delta_index` names, else beside local tables."""
     if backend == "delta":
         from usher_assets.storage.delta_store import DeltaStore
 
         return DeltaStore(location, lock_timeout=lock_timeout, connection_config=connection_config,
-                          storage_options=storage_options)
+                          storage_options=storage_options, index_url=delta_index)
     if backend != "duckdb":
         raise StoreError(f"unknown storage backend {backend!r}: use 'duckdb' or 'delta'")
-    if storage_options:
-        raise StoreError(f"{location}: storage_options are for backend 'delta', not a DuckDB file")
+    if storage_options or delta_index:
+        raise StoreError(f"{location}: storage_options and delta_index are for backend 'delta', not a DuckDB file")
     return PipelineStore(location, lock_timeout=lock_timeout, connection_config=connection_config)
 
 
