@@ -428,3 +428,22 @@ def test_storage_delta_index_in_the_pipeline_config_reaches_the_cli_and_the_io_m
     assert listed.returncode == 0, listed.stderr
     assert [(c["table"], c["rows"]) for c in json.loads(listed.stdout)] == [("main.genes", 3)]
     assert Index(root, index_database).names() == ["main.genes"] and not (root / "_index").exists()
+
+
+def test_slices_rewritten_in_any_order_load_whole_in_the_order_one_duckdb_file_gives(tmp_path):
+    # Each rewritten slice's rows go after every stored row, as DELETE + INSERT leave them in a DuckDB table; a
+    # row-order key reused across slices would leave the whole table's order to chance.
+    from usher_assets.storage import PipelineStore
+
+    delta, duckdb_file = DeltaStore(tmp_path / "delta"), PipelineStore(tmp_path / "one.duckdb")
+    ref = TableRef("main", "genes")
+    rounds = random.Random(7)
+    for i in range(12):
+        gene = rounds.choice(GENES["gene"].to_list())
+        rows = pl.DataFrame({"gene": [gene] * (1 + i % 3), "round": list(range(i, i + 1 + i % 3))})
+        for store in (delta, duckdb_file):
+            store.save(rows, ref, [Slice(gene, f"gene = {literal(gene)}")], {gene: (f"f{i}", {})})
+    assert DeltaStore(tmp_path / "delta").load_dataframe("genes").equals(duckdb_file.load_dataframe("genes"))
+    with delta.connect() as con:
+        assert con.execute(f"SELECT count(*) = count(DISTINCT __usher_row) FROM _delta_rows.\"main.genes\"").fetchone() \
+            == (True,)

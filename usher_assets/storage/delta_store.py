@@ -60,6 +60,7 @@ class DeltaStore(PipelineStore):
     """
 
     backend = "delta"
+    scan_keeps_written_order = False
 
     def __init__(self, root: Path | str, *, lock_timeout: float = 120.0, connection_config: dict | None = None,
                  storage_options: dict | None = None, index_url: str | None = None):
@@ -363,19 +364,30 @@ class DeltaStore(PipelineStore):
 
     def _stage_slices(self, con, ref: TableRef, data: pa.Table, slices: list[Slice], previous, keep_unchanged: bool,
                       keep: frozenset[str], state) -> tuple[list, bool]:
-        """writes.write_slices on an in-memory copy of the table; True when the whole table must be rewritten."""
-        if state is not None:
-            con.execute(f"DROP VIEW {ref.qualified}")
-            con.execute(f"CREATE TABLE {ref.qualified} AS SELECT * EXCLUDE ({ROW}) FROM {self._rows_view(ref)} "
-                        f"ORDER BY {ROW}")
+        """writes.write_slices on an in-memory copy of the rows of the slices written; True when the whole table
+        must be rewritten, and then decided again on a copy of all its rows (a schema change other slices cannot
+        take is refused there, as on one DuckDB file)."""
         prior = {s.key: previous.get(s.key) if keep_unchanged else None for s in slices}
-        outcomes = writes.write_slices(con, ref, data.column_names, slices, prior,
-                                       {k for k in previous if k is not None}, None in previous, frozenset(keep))
-        stored = state[0].columns if state is not None else None
-        staged = table_columns(con, ref)
-        # Only new columns: the other slices' files stay, reading NULL there. Anything else rewrote the table.
-        extends = stored is not None and None not in previous and set(stored) <= set(staged)
-        return outcomes, not extends
+        checkpointed = {k for k in previous if k is not None}
+        if state is not None and None not in previous:
+            self._copy_rows(con, ref, any_of([s.where for s in slices]))
+            outcomes = writes.write_slices(con, ref, data.column_names, slices, prior, checkpointed, False, keep)
+            # Only new columns, or none: the other slices' files stay, reading NULL in a new column.
+            if set(state[0].columns) <= set(table_columns(con, ref)):
+                return outcomes, False
+            con.execute(f"DROP TABLE {ref.qualified}")
+        if state is not None:
+            self._copy_rows(con, ref)
+        outcomes = writes.write_slices(con, ref, data.column_names, slices, prior, checkpointed, None in previous,
+                                       keep)
+        return outcomes, True
+
+    def _copy_rows(self, con, ref: TableRef, where: str | None = None) -> None:
+        """The stored rows (those `where` selects), in their stored order, as an in-memory table in place of the
+        table's view."""
+        con.execute(f"DROP VIEW IF EXISTS {ref.qualified}")
+        con.execute(f"CREATE TABLE {ref.qualified} AS SELECT * EXCLUDE ({ROW}) FROM {self._rows_view(ref)} "
+                    f"{'' if where is None else f'WHERE {where} '}ORDER BY {ROW}")
 
     def _commit(self, con, ref: TableRef, slices: list[Slice] | None, outcomes, previous, rewrite: bool, state) -> None:
         """One Delta commit: the changed rows (if any) and, in its metadata, the checkpoints and provenance."""
@@ -413,7 +425,9 @@ class DeltaStore(PipelineStore):
             self._write(ref, state, data, mode="overwrite", schema_mode="overwrite", partition_by=[PARTITION],
                         commit_properties=commit)
             return
-        data = con.sql(f"SELECT *, {case} AS {PARTITION}, rowid AS {ROW} FROM {ref.qualified} "
+        # After every stored row, in the order written: the rows of the slices kept keep their places.
+        after = f"(SELECT coalesce(max({ROW}), -1) + 1 FROM {self._rows_view(ref)})"
+        data = con.sql(f"SELECT *, {case} AS {PARTITION}, {after} + rowid AS {ROW} FROM {ref.qualified} "
                        f"WHERE {any_of([o.slice.where for o in changed])}").to_arrow_table()
         predicate = f"{PARTITION} IN ({', '.join(literal(partition_value(o.key)) for o in changed)})"
         self._write(ref, state, data, mode="overwrite", predicate=predicate, partition_by=[PARTITION],

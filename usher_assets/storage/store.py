@@ -391,11 +391,16 @@ class PipelineStore:
             sql = f"SELECT {select} FROM {source}"
             if slices is not None:
                 sql += f" WHERE {any_of([s.where for s in slices])}"
-                if len(slices) > 1:
-                    sql += f" ORDER BY {slice_case(slices)}, {row_order}"
-            elif hidden:
+            if slices is not None and len(slices) > 1:
+                sql += f" ORDER BY {slice_case(slices)}, {row_order}"
+            elif slices is None and hidden:
                 sql += f" ORDER BY {PARTITION_COLUMN}, {row_order}"
+            elif not self.scan_keeps_written_order:
+                sql += f" ORDER BY {row_order}"
             return con.sql(sql).to_arrow_table()
+
+    # A DuckDB table scans in the order its rows were written; files of a Delta table do not.
+    scan_keeps_written_order = True
 
     @staticmethod
     def _ordered_rows(ref: TableRef) -> tuple[str, str]:
