@@ -28,6 +28,7 @@ from typing import Any, Iterator
 from urllib.parse import unquote
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -414,8 +415,8 @@ class DeltaStore(PipelineStore):
             return
         if slices is None:
             data = con.sql(f"SELECT * FROM {INCOMING}").to_arrow_table()
-            data = data.append_column(ROW, pa.array(range(data.num_rows), pa.int64()))
-            data = data.append_column(PARTITION, pa.array([WHOLE] * data.num_rows, pa.string()))
+            data = data.append_column(ROW, pa.array(np.arange(data.num_rows, dtype=np.int64)))
+            data = data.append_column(PARTITION, pa.repeat(WHOLE, data.num_rows))
             self._write(ref, state, data, mode="overwrite", schema_mode="overwrite", partition_by=[PARTITION],
                         commit_properties=commit)
             return
