@@ -63,7 +63,20 @@ BOUNDS = {
         "checked table) and the four check steps, which Dagster records on every run (each event is a SQLite "
         "commit, 13-18 ms here); plus loading polars, DuckDB and pyarrow (about 0.36 s) and our own work in "
         "the steps (profiled on 2026-12-02: 0.66 s deciding, of which content-hash verification 0.24 s, and "
-        "0.21 s evaluating the checks). The same run against a floor with the same checks costs 1.01x-1.13x."),
+        "0.21 s evaluating the checks). The same run against a floor with the same checks costs 1.01x-1.13x "
+        "on a quiet machine; single CLI reruns of the same code vary by 2 s here (11.9-14.2 s on 2026-12-03)."),
+    "checkpointed rerun of every asset (CLI) vs a floor with the same asset checks, wall time": (
+        "What the checkpointing itself adds (deciding, verifying, evaluating the checks: under 1 s in the "
+        "profile above); the median moves with the machine's noise, the least ratio is the steadier figure."),
+    "4 concurrent writers x 1,000,000 rows (own table + slice of a shared table), wall time": (
+        "Four processes on two cores: the work is CPU-bound on both stores, and each Delta save costs more CPU "
+        "than writing into an open DuckDB file (in one process: 0.24 s against 0.17 s for a 1,000,000-row "
+        "table, 0.31-0.40 s against 0.17 s for a slice: a Parquet write and a log commit each), while every "
+        "process pays the same imports. Raw delta-rs writes of the same data were 1.6x faster than the "
+        "serialized DuckDB saves, so a 2x goal is out of reach on two cores (docs/scaling.md step 4)."),
+    "checkpointed rerun of every asset (CLI) on storage backend delta, wall time": (
+        "As on DuckDB, plus opening each table's Delta log (one handle and a directory listing per table and "
+        "connection) and importing deltalake; the saved index keeps the log folding from growing with runs."),
 }
 
 
