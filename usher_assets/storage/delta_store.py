@@ -123,21 +123,29 @@ class DeltaStore(PipelineStore):
         if self._db is None:
             self._db, self._versions = self._memory(), {}
         present = self._table_names()
-        for schema, table in set(self._versions) - set(present):
-            self._detach(self._db, TableRef(schema, table))
-            del self._versions[(schema, table)]
-        for schema, table in present:
-            token = self._log_token(TableRef(schema, table))
-            if token is None or self._versions.get((schema, table)) != token:
-                self._reattach(TableRef(schema, table), token)
+        # Every table's bookkeeping rows in one insert each, not two per table (a new process attaches them all).
+        pending: tuple[list, list] = ([], [])
+        try:
+            for schema, table in set(self._versions) - set(present):
+                self._detach(self._db, TableRef(schema, table))
+                del self._versions[(schema, table)]
+            for schema, table in present:
+                token = self._log_token(TableRef(schema, table))
+                if token is None or self._versions.get((schema, table)) != token:
+                    self._reattach(TableRef(schema, table), token, pending)
+            _insert_rows(self._db, "main._checkpoints", CHECKPOINT_COLUMNS, pending[0])
+            _insert_rows(self._db, "main._provenance", PROVENANCE_COLUMNS, pending[1])
+        except BaseException:
+            self.close()  # half attached: the next connection starts the index again
+            raise
 
-    def _reattach(self, ref: TableRef, token=None) -> None:
+    def _reattach(self, ref: TableRef, token=None, pending: tuple[list, list] | None = None) -> None:
         state = self._current(ref)
         if state is None:
             self._detach(self._db, ref)
             self._versions.pop((ref.schema, ref.table), None)
             return
-        self._attach(self._db, ref, *state)
+        self._attach(self._db, ref, *state, pending=pending)
         self._versions[(ref.schema, ref.table)] = token if token is not None else self._log_token(ref)
 
     def _log_token(self, ref: TableRef):
@@ -254,8 +262,9 @@ class DeltaStore(PipelineStore):
             self._index_entries.put(f"{ref.schema}.{ref.table}",
                                     {"table_id": table_id, "sha256": canonical_hash(body), "log": body})
 
-    def _attach(self, con, ref: TableRef, log: TableLog, table) -> None:
-        """The table as views over its current files, and its bookkeeping rows, in an in-memory connection."""
+    def _attach(self, con, ref: TableRef, log: TableLog, table, pending: tuple[list, list] | None = None) -> None:
+        """The table as views over its current files, and its bookkeeping rows, in an in-memory connection (or,
+        with `pending`, added to the rows the caller inserts)."""
         self._detach(con, ref)
         if not log.columns:
             return  # only commits written around the store: nothing it can vouch for
@@ -272,6 +281,10 @@ class DeltaStore(PipelineStore):
                    "WHERE false"
         con.execute(f"CREATE OR REPLACE VIEW {self._rows_view(ref)} AS {rows}")
         con.execute(f"CREATE OR REPLACE VIEW {ref.qualified} AS SELECT * EXCLUDE ({ROW}) FROM {self._rows_view(ref)}")
+        if pending is not None:
+            pending[0].extend(log.checkpoints.values())
+            pending[1].extend(log.provenance)
+            return
         _insert_rows(con, "main._checkpoints", CHECKPOINT_COLUMNS, list(log.checkpoints.values()))
         _insert_rows(con, "main._provenance", PROVENANCE_COLUMNS, log.provenance)
 
@@ -573,15 +586,19 @@ def _empty(table) -> pa.Table:
 
 
 def _insert_rows(con, target: str, columns: tuple[str, ...], rows: list[dict]) -> None:
-    # Through Arrow: executemany costs milliseconds a row, and a log holds hundreds of provenance rows.
+    # Through Arrow: executemany costs milliseconds a row, and a log holds hundreds of provenance rows. Built by
+    # polars and read with from_arrow: pa.array on Python lists and con.register import pandas (0.4 s), which a
+    # rerun that saves nothing has no other use for.
     if rows:
-        batch = pa.table({c: pa.array([row.get(c) for row in rows], pa.string()
-                                      if c not in ("row_count",) else pa.int64()) for c in columns})
-        con.register("_usher_rows", batch)
+        import polars as pl
+
+        batch = pl.DataFrame({c: [row.get(c) for row in rows] for c in columns},
+                             schema={c: pl.Int64 if c == "row_count" else pl.String for c in columns}).to_arrow()
+        con.from_arrow(batch).create_view("_usher_rows", replace=True)
         try:
             con.execute(f"INSERT INTO {target} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _usher_rows")
         finally:
-            con.unregister("_usher_rows")
+            con.execute("DROP VIEW IF EXISTS _usher_rows")
 
 
 def delta_types(data: pa.Table, error) -> pa.Table:
