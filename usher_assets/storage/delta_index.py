@@ -38,11 +38,7 @@ class FileIndex:
             return None
 
     def put(self, table: str, entry: dict) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        target = self._file(table)
-        partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        partial.write_text(json.dumps(entry))
-        partial.replace(target)  # atomic: a reader sees the old entry or the new one
+        write_json(self._file(table), entry)
 
 
 class PostgresIndex:
@@ -93,6 +89,14 @@ def open_index(root: str, url: str | None) -> DeltaIndex | None:
             raise StoreError(f"storage.delta_index must be a postgresql:// URL, got {_without_password(url)!r}")
         return PostgresIndex(url, root)
     return FileIndex(Path(root)) if "://" not in root else None
+
+
+def write_json(target: Path, value) -> None:
+    """`value` as JSON in `target`, replaced whole: a reader sees the old file or the new one, never a part."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    partial.write_text(json.dumps(value))
+    partial.replace(target)
 
 
 def _without_password(url: str) -> str:

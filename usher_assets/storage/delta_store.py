@@ -20,7 +20,6 @@ import os
 import random
 import re
 import shutil
-import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +33,7 @@ import pyarrow.compute as pc
 
 from usher_assets.storage import writes
 from usher_assets.storage.checkpoints import BOOKKEEPING_DDL, CHECKPOINT_COLUMNS, PROVENANCE_COLUMNS, Checkpoint
-from usher_assets.storage.delta_index import open_index
+from usher_assets.storage.delta_index import open_index, write_json
 from usher_assets.storage.delta_log import Change, TableLog, commit_digest, fold
 from usher_assets.storage.fingerprint import canonical_hash
 from usher_assets.storage.sql import Slice, TableRef, any_of, literal, quote, validate_name
@@ -531,11 +530,7 @@ class DeltaStore(PipelineStore):
             return None
 
     def _write_cache(self, kind: str, key: str, value) -> None:
-        target = self._cache_file(kind, key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        partial.write_text(json.dumps(value))
-        partial.replace(target)  # atomic: a reader sees the old entry or the new one
+        write_json(self._cache_file(kind, key), value)
 
     def file_sha256(self, path: Path | str) -> str:
         path = Path(path).resolve()
