@@ -258,7 +258,7 @@ class Index:
         return DeltaStore(root or self.root, index_url=self.url)
 
     def _entries(self):
-        return open_index(str(self.root), self.url)
+        return open_index(str(self.root), self.url, local=True)
 
     def names(self) -> list[str]:
         if self.url is None:

@@ -81,14 +81,14 @@ class PostgresIndex:
                            "DO UPDATE SET entry = EXCLUDED.entry", (self.root, table, json.dumps(entry)))
 
 
-def open_index(root: str, url: str | None) -> DeltaIndex | None:
-    """The index for a store root: PostgreSQL when `url` names a database; else files beside a local root's
-    tables; None for an object-store root without a database (each process then folds every log)."""
+def open_index(root: str, url: str | None, local: bool) -> DeltaIndex | None:
+    """The index for a store root: PostgreSQL when `url` names a database; else files beside the tables of a
+    `local` root; None for an object-store root without a database (each process then folds every log)."""
     if url:
         if not url.startswith(POSTGRES_SCHEMES):
             raise StoreError(f"storage.delta_index must be a postgresql:// URL, got {_without_password(url)!r}")
         return PostgresIndex(url, root)
-    return FileIndex(Path(root)) if "://" not in root else None
+    return FileIndex(Path(root)) if local else None
 
 
 def write_json(target: Path, value) -> None:

@@ -8,10 +8,11 @@ table version and its checkpoint cannot disagree, whatever is killed when.
 Reads and checks run in DuckDB, in memory: each table is a view over its current version's Parquet files, and
 _checkpoints and _provenance are brought up to the Delta logs' newest commits whenever a connection opens, so that
 index never lags the commits and nobody waits for a writer. A process starts from each table's saved fold
-(`<root>/_index`), derived from the log and never trusted over it: checked against the log's commit at the version
-it was folded to, brought up to the newest commit, and folded again from the whole log when it does not match.
-The same SQL (writes.py, table_state.py) decides what a save changes, on a copy of the table in memory; only the
-slices it changed are committed.
+(delta_index.py: files in `<root>/_index`, or rows in PostgreSQL), derived from the log and never trusted over it:
+checked against the log's commit at the version it was folded to, brought up to the newest commit, and folded again
+from the whole log when it does not match. The same SQL (writes.py, table_state.py) decides what a save changes, on
+an in-memory copy of the rows it writes (of the whole table when it rewrites it); only the slices it changed are
+committed.
 """
 
 import hashlib
@@ -66,7 +67,7 @@ class DeltaStore(PipelineStore):
                  storage_options: dict | None = None, index_url: str | None = None):
         super().__init__(root, lock_timeout=lock_timeout, connection_config=connection_config)
         self.storage_options = dict(storage_options or {})
-        self._index_entries = open_index(str(root), index_url)
+        self._index_entries = open_index(str(root), index_url, self._local)
         if index_url:
             self._index_entries.connect()  # a wrong or unreachable database is named before anything is written
         self._logs: dict[tuple[str, str], tuple[str, TableLog]] = {}  # (schema, table) -> (table id, folded log)
