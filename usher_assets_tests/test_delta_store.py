@@ -447,3 +447,65 @@ def test_slices_rewritten_in_any_order_load_whole_in_the_order_one_duckdb_file_g
     with delta.connect() as con:
         assert con.execute(f"SELECT count(*) = count(DISTINCT __usher_row) FROM _delta_rows.\"main.genes\"").fetchone() \
             == (True,)
+
+
+def _write_slices_calls(monkeypatch) -> list:
+    """One entry per writes.write_slices a save decides on from here on."""
+    from usher_assets.storage import writes
+
+    calls, write_slices = [], writes.write_slices
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return write_slices(*args, **kwargs)
+
+    monkeypatch.setattr(writes, "write_slices", spy)
+    return calls
+
+
+def _save_a_slice_in_another_schema(root: Path, calls: list, other_rows: bool) -> dict:
+    """MYO7A's slice stored with a score column, then saved with a label column instead (no other slice takes
+    that: the table is rewritten whole); with `other_rows`, USH2A's rows are stored too, without a checkpoint.
+    What the second save decided and committed, and what the table then holds."""
+    store, ref = DeltaStore(root), TableRef("main", "genes")
+    myo7a, ush2a = [Slice("MYO7A", "gene = 'MYO7A'")], [Slice("USH2A", "gene = 'USH2A'")]
+    store.save(pl.DataFrame({"gene": ["MYO7A"] * 2, "score": [0.9, 0.8]}), ref, myo7a, {"MYO7A": ("f1", {})})
+    if other_rows:
+        store.save(pl.DataFrame({"gene": ["USH2A"], "score": [0.5]}), ref, ush2a, {"USH2A": ("f2", {})})
+        store.delete_checkpoint("genes", partition_key="USH2A")  # its rows stay
+    table, calls_before = root / "main" / "genes", len(calls)
+    version = DeltaTable(table).version()
+    try:
+        [(_, wrote)] = store.save(pl.DataFrame({"gene": ["MYO7A"] * 3, "label": ["a", "b", "c"]}), ref, myo7a,
+                                  {"MYO7A": ("f3", {})})
+        outcome = "written" if wrote else "unchanged"
+    except StoreError as exc:
+        outcome = str(exc).replace(str(root), "<root>")
+    fresh = DeltaStore(root)
+    checkpoints = fresh.list_checkpoints()
+    return {"write_slices": len(calls) - calls_before, "commits": DeltaTable(table).version() - version,
+            "outcome": outcome, "stored": pl.read_delta(str(table)).sort("__usher_row").rows(named=True),
+            "checkpoints": [(c.partition_key, c.fingerprint, c.content_hash, c.row_count) for c in checkpoints],
+            "verified": fresh.verify_checkpoints(checkpoints), "loaded": fresh.load_dataframe("genes").rows()}
+
+
+@pytest.mark.parametrize("other_rows", [False, True], ids=["no other rows", "other slices' rows stored"])
+def test_a_slice_in_another_schema_is_decided_on_all_rows_only_when_other_rows_are_stored(tmp_path, monkeypatch,
+                                                                                          other_rows):
+    calls = _write_slices_calls(monkeypatch)
+    saved = _save_a_slice_in_another_schema(tmp_path / "delta", calls, other_rows)
+    if other_rows:  # refused on the copy of all rows, as before: nothing committed, the old rows kept
+        assert saved["write_slices"] == 2 and saved["commits"] == 0
+        assert "replacing it would drop partitions (unrecorded rows)" in saved["outcome"]
+        assert saved["loaded"] == [("MYO7A", 0.9), ("MYO7A", 0.8), ("USH2A", 0.5)]
+    else:  # the copy of the slice's rows held every stored row: decided once, one commit rewriting the table
+        assert saved["write_slices"] == 1 and saved["commits"] == 1 and saved["outcome"] == "written"
+        assert saved["loaded"] == [("MYO7A", "a"), ("MYO7A", "b"), ("MYO7A", "c")]
+        assert saved["stored"] == [{"gene": "MYO7A", "label": label, "__usher_row": row, "__usher_partition": "MYO7A"}
+                                   for row, label in enumerate("abc")]
+    assert saved["verified"] == [None]
+    # Deciding again on a copy of all rows, as every such save did before, stores the same and commits the same.
+    monkeypatch.setattr(DeltaStore, "_rows_outside", lambda store, con, ref, where: True)
+    again = _save_a_slice_in_another_schema(tmp_path / "decided-twice", calls, other_rows)
+    assert again.pop("write_slices") == 2
+    assert {k: v for k, v in saved.items() if k != "write_slices"} == again
