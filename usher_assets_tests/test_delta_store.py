@@ -1,13 +1,16 @@
 """What only the Delta backend promises: checkpoints inside the data's commits, many writers at once, SIGKILL at
 any moment, readers that never wait, old files vacuumed, and tables other Delta readers can open."""
 
+import gc
 import json
+import os
 import random
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import polars as pl
@@ -356,6 +359,74 @@ def test_a_delta_index_that_is_not_a_postgresql_url_or_cannot_be_reached_is_name
         DeltaStore(tmp_path, index_url="postgresql://me:secret@127.0.0.1:1/none")
     assert "secret" not in str(error.value)
     assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+def _database_of_its_own(url: str, name: str) -> str:
+    """A new database beside the index fixture's, so that the sessions counted there are only a test's own."""
+    with closing(psycopg2.connect(url)) as connection:
+        connection.autocommit = True  # CREATE DATABASE refuses to run in a transaction
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    return f"{url.rsplit('/', 1)[0]}/{name}"
+
+
+def _sessions(url: str, database: str, settles_at: int, timeout: float = 10.0) -> int:
+    """The sessions open on `database`, seen from a connection to `url`, once they number `settles_at` (a
+    backend leaves pg_stat_activity a moment after its client closed) or `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    with closing(psycopg2.connect(url)) as observer, observer.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                           (database,))
+            found = cursor.fetchone()[0]
+            observer.rollback()  # a new snapshot of pg_stat_activity on the next look
+            if found == settles_at or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+
+def test_closing_a_store_ends_its_index_session_and_the_next_use_opens_another(tmp_path, index_database):
+    url = _database_of_its_own(index_database, "delta_index_closed")
+    store = DeltaStore(tmp_path / "delta", index_url=url)
+    store.save_dataframe(GENES, "genes")
+    assert _sessions(index_database, "delta_index_closed", settles_at=1) == 1
+    store.close()
+    assert _sessions(index_database, "delta_index_closed", settles_at=0) == 0
+    store.close()  # closed already: nothing to do
+    Index(tmp_path / "delta", url).forget()
+    # Used again, the store opens a session of its own and writes the entry there.
+    store.save_dataframe(GENES.head(1), "genes")
+    assert _sessions(index_database, "delta_index_closed", settles_at=1) == 1
+    assert Index(tmp_path / "delta", url).names() == ["main.genes"]
+    assert store.get_checkpoint("genes").row_count == 1
+    store.close()
+    assert _sessions(index_database, "delta_index_closed", settles_at=0) == 0
+
+
+def test_a_forked_child_closing_its_inherited_store_leaves_the_parents_index_session(tmp_path, index_database):
+    url = _database_of_its_own(index_database, "delta_index_forked")
+    store = DeltaStore(tmp_path / "delta", index_url=url)
+    store.save_dataframe(GENES, "genes")
+    connection = store._index_entries._connection
+    child = os.fork()
+    if child == 0:  # the child closes what it inherited, twice, and lets the collector at it
+        code = 1
+        try:
+            store.close()
+            store.close()
+            gc.collect()
+            code = 0 if store._index_entries._connection is None else 2  # forgotten, to be opened again on use
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent's session is still open, and its connection (not a new one) still answers.
+    assert _sessions(index_database, "delta_index_forked", settles_at=1, timeout=1.0) == 1
+    assert store._index_entries.get("main.genes")["table_id"] == DeltaTable(tmp_path / "delta" / "main" / "genes"
+                                                                            ).metadata().id
+    assert store._index_entries._connection is connection
+    store.close()
+    assert _sessions(index_database, "delta_index_forked", settles_at=0) == 0
 
 
 @pytest.mark.parametrize("table", ["written whole", "in slices"])

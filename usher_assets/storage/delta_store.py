@@ -85,6 +85,12 @@ class DeltaStore(PipelineStore):
         pass
 
     def close(self) -> None:
+        """Close the in-memory index and end the session of a PostgreSQL index; the next use opens both again."""
+        self._close_memory()
+        if self._index_entries is not None:
+            self._index_entries.close()
+
+    def _close_memory(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db, self._versions = None, {}
@@ -136,7 +142,7 @@ class DeltaStore(PipelineStore):
             _insert_rows(self._db, "main._checkpoints", CHECKPOINT_COLUMNS, pending[0])
             _insert_rows(self._db, "main._provenance", PROVENANCE_COLUMNS, pending[1])
         except BaseException:
-            self.close()  # half attached: the next connection starts the index again
+            self._close_memory()  # half attached: the next connection starts the index again
             raise
 
     def _reattach(self, ref: TableRef, token=None, pending: tuple[list, list] | None = None) -> None:
