@@ -1,13 +1,16 @@
 """What only the Delta backend promises: checkpoints inside the data's commits, many writers at once, SIGKILL at
 any moment, readers that never wait, old files vacuumed, and tables other Delta readers can open."""
 
+import gc
 import json
+import os
 import random
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import polars as pl
@@ -358,6 +361,74 @@ def test_a_delta_index_that_is_not_a_postgresql_url_or_cannot_be_reached_is_name
     assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
+def _database_of_its_own(url: str, name: str) -> str:
+    """A new database beside the index fixture's, so that the sessions counted there are only a test's own."""
+    with closing(psycopg2.connect(url)) as connection:
+        connection.autocommit = True  # CREATE DATABASE refuses to run in a transaction
+        with connection.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    return f"{url.rsplit('/', 1)[0]}/{name}"
+
+
+def _sessions(url: str, database: str, settles_at: int, timeout: float = 10.0) -> int:
+    """The sessions open on `database`, seen from a connection to `url`, once they number `settles_at` (a
+    backend leaves pg_stat_activity a moment after its client closed) or `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    with closing(psycopg2.connect(url)) as observer, observer.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                           (database,))
+            found = cursor.fetchone()[0]
+            observer.rollback()  # a new snapshot of pg_stat_activity on the next look
+            if found == settles_at or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+
+def test_closing_a_store_ends_its_index_session_and_the_next_use_opens_another(tmp_path, index_database):
+    url = _database_of_its_own(index_database, "delta_index_closed")
+    store = DeltaStore(tmp_path / "delta", index_url=url)
+    store.save_dataframe(GENES, "genes")
+    assert _sessions(index_database, "delta_index_closed", settles_at=1) == 1
+    store.close()
+    assert _sessions(index_database, "delta_index_closed", settles_at=0) == 0
+    store.close()  # closed already: nothing to do
+    Index(tmp_path / "delta", url).forget()
+    # Used again, the store opens a session of its own and writes the entry there.
+    store.save_dataframe(GENES.head(1), "genes")
+    assert _sessions(index_database, "delta_index_closed", settles_at=1) == 1
+    assert Index(tmp_path / "delta", url).names() == ["main.genes"]
+    assert store.get_checkpoint("genes").row_count == 1
+    store.close()
+    assert _sessions(index_database, "delta_index_closed", settles_at=0) == 0
+
+
+def test_a_forked_child_closing_its_inherited_store_leaves_the_parents_index_session(tmp_path, index_database):
+    url = _database_of_its_own(index_database, "delta_index_forked")
+    store = DeltaStore(tmp_path / "delta", index_url=url)
+    store.save_dataframe(GENES, "genes")
+    connection = store._index_entries._connection
+    child = os.fork()
+    if child == 0:  # the child closes what it inherited, twice, and lets the collector at it
+        code = 1
+        try:
+            store.close()
+            store.close()
+            gc.collect()
+            code = 0 if store._index_entries._connection is None else 2  # forgotten, to be opened again on use
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The parent's session is still open, and its connection (not a new one) still answers.
+    assert _sessions(index_database, "delta_index_forked", settles_at=1, timeout=1.0) == 1
+    assert store._index_entries.get("main.genes")["table_id"] == DeltaTable(tmp_path / "delta" / "main" / "genes"
+                                                                            ).metadata().id
+    assert store._index_entries._connection is connection
+    store.close()
+    assert _sessions(index_database, "delta_index_forked", settles_at=0) == 0
+
+
 @pytest.mark.parametrize("table", ["written whole", "in slices"])
 def test_an_unchanged_save_decided_before_another_writer_rewrote_the_rows_is_decided_again(tmp_path, table):
     # Ours finds its rows unchanged and would commit only a new checkpoint; meanwhile theirs writes other
@@ -447,3 +518,65 @@ def test_slices_rewritten_in_any_order_load_whole_in_the_order_one_duckdb_file_g
     with delta.connect() as con:
         assert con.execute(f"SELECT count(*) = count(DISTINCT __usher_row) FROM _delta_rows.\"main.genes\"").fetchone() \
             == (True,)
+
+
+def _write_slices_calls(monkeypatch) -> list:
+    """One entry per writes.write_slices a save decides on from here on."""
+    from usher_assets.storage import writes
+
+    calls, write_slices = [], writes.write_slices
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return write_slices(*args, **kwargs)
+
+    monkeypatch.setattr(writes, "write_slices", spy)
+    return calls
+
+
+def _save_a_slice_in_another_schema(root: Path, calls: list, other_rows: bool) -> dict:
+    """MYO7A's slice stored with a score column, then saved with a label column instead (no other slice takes
+    that: the table is rewritten whole); with `other_rows`, USH2A's rows are stored too, without a checkpoint.
+    What the second save decided and committed, and what the table then holds."""
+    store, ref = DeltaStore(root), TableRef("main", "genes")
+    myo7a, ush2a = [Slice("MYO7A", "gene = 'MYO7A'")], [Slice("USH2A", "gene = 'USH2A'")]
+    store.save(pl.DataFrame({"gene": ["MYO7A"] * 2, "score": [0.9, 0.8]}), ref, myo7a, {"MYO7A": ("f1", {})})
+    if other_rows:
+        store.save(pl.DataFrame({"gene": ["USH2A"], "score": [0.5]}), ref, ush2a, {"USH2A": ("f2", {})})
+        store.delete_checkpoint("genes", partition_key="USH2A")  # its rows stay
+    table, calls_before = root / "main" / "genes", len(calls)
+    version = DeltaTable(table).version()
+    try:
+        [(_, wrote)] = store.save(pl.DataFrame({"gene": ["MYO7A"] * 3, "label": ["a", "b", "c"]}), ref, myo7a,
+                                  {"MYO7A": ("f3", {})})
+        outcome = "written" if wrote else "unchanged"
+    except StoreError as exc:
+        outcome = str(exc).replace(str(root), "<root>")
+    fresh = DeltaStore(root)
+    checkpoints = fresh.list_checkpoints()
+    return {"write_slices": len(calls) - calls_before, "commits": DeltaTable(table).version() - version,
+            "outcome": outcome, "stored": pl.read_delta(str(table)).sort("__usher_row").rows(named=True),
+            "checkpoints": [(c.partition_key, c.fingerprint, c.content_hash, c.row_count) for c in checkpoints],
+            "verified": fresh.verify_checkpoints(checkpoints), "loaded": fresh.load_dataframe("genes").rows()}
+
+
+@pytest.mark.parametrize("other_rows", [False, True], ids=["no other rows", "other slices' rows stored"])
+def test_a_slice_in_another_schema_is_decided_on_all_rows_only_when_other_rows_are_stored(tmp_path, monkeypatch,
+                                                                                          other_rows):
+    calls = _write_slices_calls(monkeypatch)
+    saved = _save_a_slice_in_another_schema(tmp_path / "delta", calls, other_rows)
+    if other_rows:  # refused on the copy of all rows, as before: nothing committed, the old rows kept
+        assert saved["write_slices"] == 2 and saved["commits"] == 0
+        assert "replacing it would drop partitions (unrecorded rows)" in saved["outcome"]
+        assert saved["loaded"] == [("MYO7A", 0.9), ("MYO7A", 0.8), ("USH2A", 0.5)]
+    else:  # the copy of the slice's rows held every stored row: decided once, one commit rewriting the table
+        assert saved["write_slices"] == 1 and saved["commits"] == 1 and saved["outcome"] == "written"
+        assert saved["loaded"] == [("MYO7A", "a"), ("MYO7A", "b"), ("MYO7A", "c")]
+        assert saved["stored"] == [{"gene": "MYO7A", "label": label, "__usher_row": row, "__usher_partition": "MYO7A"}
+                                   for row, label in enumerate("abc")]
+    assert saved["verified"] == [None]
+    # Deciding again on a copy of all rows, as every such save did before, stores the same and commits the same.
+    monkeypatch.setattr(DeltaStore, "_rows_outside", lambda store, con, ref, where: True)
+    again = _save_a_slice_in_another_schema(tmp_path / "decided-twice", calls, other_rows)
+    assert again.pop("write_slices") == 2
+    assert {k: v for k, v in saved.items() if k != "write_slices"} == again

@@ -21,6 +21,8 @@ class DeltaIndex(Protocol):
 
     def put(self, table: str, entry: dict) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class FileIndex:
     """One JSON file per table under `<root>/_index/`, each save replacing its table's file whole."""
@@ -39,6 +41,9 @@ class FileIndex:
 
     def put(self, table: str, entry: dict) -> None:
         write_json(self._file(table), entry)
+
+    def close(self) -> None:
+        pass  # nothing stays open between a get or put and the next
 
 
 class PostgresIndex:
@@ -79,6 +84,18 @@ class PostgresIndex:
         with self.connect().cursor() as cursor:
             cursor.execute("INSERT INTO usher_delta_index VALUES (%s, %s, %s) ON CONFLICT (root, table_name) "
                            "DO UPDATE SET entry = EXCLUDED.entry", (self.root, table, json.dumps(entry)))
+
+    def close(self) -> None:
+        """End this process's session; the next get or put opens another. Again, or with none open, nothing.
+
+        A connection inherited from the process that forked this one is only forgotten: closing it would send
+        PostgreSQL the end of the parent's session over the socket both share. psycopg2 leaves a connection it
+        collects in another process than the one that opened it as it is, so dropping it sends nothing.
+        """
+        connection, pid = self._connection, self._pid
+        self._connection, self._pid = None, None
+        if connection is not None and pid == os.getpid():
+            connection.close()
 
 
 def open_index(root: str, url: str | None, local: bool) -> DeltaIndex | None:

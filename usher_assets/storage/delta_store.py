@@ -85,6 +85,12 @@ class DeltaStore(PipelineStore):
         pass
 
     def close(self) -> None:
+        """Close the in-memory index and end the session of a PostgreSQL index; the next use opens both again."""
+        self._close_memory()
+        if self._index_entries is not None:
+            self._index_entries.close()
+
+    def _close_memory(self) -> None:
         if self._db is not None:
             self._db.close()
             self._db, self._versions = None, {}
@@ -136,7 +142,7 @@ class DeltaStore(PipelineStore):
             _insert_rows(self._db, "main._checkpoints", CHECKPOINT_COLUMNS, pending[0])
             _insert_rows(self._db, "main._provenance", PROVENANCE_COLUMNS, pending[1])
         except BaseException:
-            self.close()  # half attached: the next connection starts the index again
+            self._close_memory()  # half attached: the next connection starts the index again
             raise
 
     def _reattach(self, ref: TableRef, token=None, pending: tuple[list, list] | None = None) -> None:
@@ -380,21 +386,32 @@ class DeltaStore(PipelineStore):
                       keep: frozenset[str], state) -> tuple[list, bool]:
         """writes.write_slices on an in-memory copy of the rows of the slices written; True when the whole table
         must be rewritten, and then decided again on a copy of all its rows (a schema change other slices cannot
-        take is refused there, as on one DuckDB file)."""
+        take is refused there, as on one DuckDB file) unless the first copy already held every stored row."""
         prior = {s.key: previous.get(s.key) if keep_unchanged else None for s in slices}
         checkpointed = {k for k in previous if k is not None}
         if state is not None and None not in previous:
-            self._copy_rows(con, ref, any_of([s.where for s in slices]))
+            written = any_of([s.where for s in slices])
+            self._copy_rows(con, ref, written)
             outcomes = writes.write_slices(con, ref, data.column_names, slices, prior, checkpointed, False, keep)
             # Only new columns, or none: the other slices' files stay, reading NULL in a new column.
             if set(state[0].columns) <= set(table_columns(con, ref)):
                 return outcomes, False
+            # No stored row outside the slices written: a copy of all rows is the copy just decided on, and
+            # deciding again on it would give the same outcomes and rows.
+            if not self._rows_outside(con, ref, written):
+                return outcomes, True
             con.execute(f"DROP TABLE {ref.qualified}")
         if state is not None:
             self._copy_rows(con, ref)
         outcomes = writes.write_slices(con, ref, data.column_names, slices, prior, checkpointed, None in previous,
                                        keep)
         return outcomes, True
+
+    def _rows_outside(self, con, ref: TableRef, where: str) -> bool:
+        """Whether a stored row is one `where` does not select (false or NULL there), so _copy_rows(where) left
+        it out."""
+        return con.execute(f"SELECT EXISTS (SELECT 1 FROM {self._rows_view(ref)} WHERE ({where}) IS NOT TRUE)"
+                           ).fetchone()[0]
 
     def _copy_rows(self, con, ref: TableRef, where: str | None = None) -> None:
         """The stored rows (those `where` selects), in their stored order, as an in-memory table in place of the
