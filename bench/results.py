@@ -65,7 +65,7 @@ BOUNDS = {
         "partition's event repeats its table's column schema; an experiment that dropped it from range runs "
         "showed no difference beyond the noise). Profiled on 2026-12-06: Dagster's event writes take 1.7 s "
         "more than on the floor, loading "
-        "DuckDB, polars and pyarrow 0.45 s, our steps 0.67 s (content-hash verification 0.25 s of it) and the "
+        "DuckDB, polars and pyarrow about 0.3 s (timed without the profiler), our steps 0.67 s (content-hash verification 0.25 s of it) and the "
         "checks 0.17 s. The same run against a floor with the same checks costs 1.1x-1.3x; single CLI reruns "
         "of the same code vary by 2 s here."),
     "checkpointed rerun of every asset (CLI) vs a floor with the same asset checks, wall time": (
@@ -73,15 +73,16 @@ BOUNDS = {
         "profile above); the median moves with the machine's noise, the least ratio is the steadier figure."),
     "4 concurrent writers x 1,000,000 rows (own table + slice of a shared table), wall time": (
         "Four processes on two cores: the work is CPU-bound on both stores, and each Delta save costs more CPU "
-        "than writing into an open DuckDB file. Profiled on 2026-12-06, one writer process spends 2.5 s on "
-        "Delta against 1.1 s on DuckDB: its two saves 1.55 s against 0.44 s (delta-rs's Parquet write 0.53 s, "
-        "importing deltalake 0.38 s), while every process pays the same other imports. Raw delta-rs writes of "
+        "than writing into an open DuckDB file: one writer process alone takes 1.2-1.5 s (1.2-1.3 s of CPU) "
+        "on Delta against 0.8 s (0.9 s) on DuckDB on 2026-12-06, its saves' Parquet writes in delta-rs the "
+        "largest part, while every process pays the same imports. Raw delta-rs writes of "
         "the same data were 1.6x faster than the serialized DuckDB saves, so a 2x goal is out of reach on two "
         "cores (docs/scaling.md step 4)."),
     "checkpointed rerun of every asset (CLI) on storage backend delta, wall time": (
         "As on DuckDB, plus (profiled on 2026-12-06) opening each table's Delta log and its views once per "
         "process (0.38 s for 33 tables), verifying over Parquet files (0.41 s against 0.25 s in one DuckDB "
-        "file) and importing deltalake (0.33 s); the saved index keeps the log folding from growing with runs."),
+        "file) and importing deltalake (about 0.05 s); the saved index keeps the log folding from growing with "
+        "runs."),
 }
 
 
