@@ -31,20 +31,21 @@ def _encode(figure) -> str:
 
 
 def score_distribution(candidates: pl.DataFrame, known_genes: pl.DataFrame) -> str:
-    """Histogram of composite scores with each known Usher gene marked where it falls."""
+    """Histogram of the ranking scores (else composite scores) with each known Usher gene marked where it falls."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(9, 4))
     score_column = SCORE if SCORE in candidates.columns else "composite_score"
     scores = candidates[score_column].drop_nulls().to_list()
     axis.hist(scores, bins=60, color="#4d7ea8")
-    known = known_genes.join(candidates.select("hgnc_id", score_column), on="hgnc_id", how="inner")
+    known = (known_genes.join(candidates.select("hgnc_id", score_column), on="hgnc_id", how="inner")
+             .drop_nulls(score_column).sort(score_column))
     top = axis.get_ylim()[1]
+    middle = sum(axis.get_xlim()) / 2
+    # In score order, each label a step lower than the last: genes with close scores do not print over each other.
     for index, (symbol, score) in enumerate(known.select(GENE_SYMBOL, score_column).iter_rows()):
-        if score is None:
-            continue
         axis.axvline(score, color="#b2182b", linewidth=0.8, alpha=0.7)
-        axis.text(score, top * (0.95 - 0.06 * (index % 8)), symbol, fontsize=7, rotation=0,
-                  color="#b2182b")
+        axis.text(score, top * (0.95 - 0.06 * (index % 12)), f" {symbol} ", fontsize=7, color="#b2182b",
+                  ha="left" if score < middle else "right")
     axis.set_xlabel(score_column.replace("_", " "))
     axis.set_ylabel("genes")
     axis.set_title("Score distribution (red: known Usher genes)")
