@@ -84,6 +84,13 @@ def test_write_report_has_validation_summary_and_candidates(written):
                     "Leave one layer out", "Second view: the weighted composite"):
         assert heading in page
     assert "<td class=\"text\">MYO7A</td>" in page
+    # The second view's three tables each say what they are, in the order they are shown.
+    second = page[page.index("Second view: the weighted composite"):]
+    titled = [second.index(f"<h3>{title} (weighted composite)</h3>") for title in
+              ("Known Usher genes", "Negative controls", "Known Usher genes with one layer left out")]
+    assert titled == sorted(titled)
+    for start, end in zip(titled, [*titled[1:], len(second)]):
+        assert "<table" in second[start:end]  # each heading has its table before the next heading
     saved = json.loads(written["validation_json"].read_text(encoding="utf-8"))
     assert saved["known_metrics"]["all"]["n_genes"] == 3
     strict = saved["strict_discovery"]

@@ -152,8 +152,11 @@ def write_report(candidates: pl.DataFrame, validation: dict, output_dir: Path,
         "<h2>Second view: the weighted composite</h2>",
         "<p>The transparent weighted mean over the layers a gene has (weights re-normalised over them); "
         "its score and rank are columns of the candidate table.</p>",
+        "<h3>Known Usher genes (weighted composite)</h3>",
         html_table(_metrics_frame(weighted["known_metrics"])),
+        "<h3>Negative controls (weighted composite)</h3>",
         html_table(_metrics_frame(weighted["negative_controls"])),
+        "<h3>Known Usher genes with one layer left out (weighted composite)</h3>",
         html_table(validation["weighted_leave_one_layer_out"]),
     ]
     sections.append(candidates_html(candidates))
