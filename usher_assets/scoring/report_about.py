@@ -50,8 +50,8 @@ def about_html(about: dict | None) -> str:
 
 
 def no_evidence_legend_html() -> str:
-    """The legend under the heat map: what a grey cell means, and how the composite treats it."""
+    """The legend under the heat map: what a grey cell means, and what the last two columns are."""
     return (f"<p class='legend'><span class='swatch' style='background:{NO_EVIDENCE_GREY}'></span> "
-            "Grey: no evidence, the layer has no score for this gene (NULL, not zero). The composite is the "
-            "weighted mean over the layers a gene has, the weights re-normalised over them. "
-            "Letters after a gene: its tier (H high, M medium, L low).</p>")
+            "Grey: no evidence, the layer has no score for this gene (NULL, not zero). The last two columns are "
+            "the cilia model's percentile and the ranking score the genes are ranked by (see Method), to which "
+            "missing sensory or annotation evidence adds nothing. Letters after a gene: its tier (H high, M medium, L low).</p>")

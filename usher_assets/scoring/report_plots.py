@@ -78,7 +78,7 @@ def top_candidates(candidates: pl.DataFrame, layer_columns: list[str], top_n: in
     axis.set_yticks(range(top.height), labels, fontsize=7)
     axis.set_xticks(range(len(columns)), [c.removesuffix("_score") for c in columns],
                     rotation=40, ha="right", fontsize=8)
-    figure.colorbar(image, ax=axis, fraction=0.04, label="layer score (composite: weighted mean)")
+    figure.colorbar(image, ax=axis, fraction=0.04, label="score, in [0, 1]")
     _no_evidence_key(axis)
     return _encode(figure)
 
