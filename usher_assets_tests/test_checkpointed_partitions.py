@@ -583,3 +583,17 @@ def test_a_changed_column_type_in_one_partition_is_refused(materialize, shaped_s
     assert _shaped_checkpoints(store) == before
     assert all(store.verify_checkpoint(c) is None for c in before.values())
     assert dict(store.table_columns("shaped", schema="shapes"))["value"] == "DOUBLE"
+
+
+def test_a_checkpoint_describes_its_table_by_the_docstrings_whole_first_paragraph(materialize, store):
+    @checkpointed_asset
+    def documented() -> pl.DataFrame:
+        """One row per reading, with the sensor's calibrated value and the
+        hour it was taken.
+
+        Details a listing does not need."""
+        return pl.DataFrame({"value": [1.5]})
+
+    materialize([documented])
+    assert store.get_checkpoint("documented", schema="public").description == (
+        "One row per reading, with the sensor's calibrated value and the hour it was taken.")
