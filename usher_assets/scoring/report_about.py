@@ -54,4 +54,5 @@ def no_evidence_legend_html() -> str:
     return (f"<p class='legend'><span class='swatch' style='background:{NO_EVIDENCE_GREY}'></span> "
             "Grey: no evidence, the layer has no score for this gene (NULL, not zero). The last two columns are "
             "the cilia model's percentile and the ranking score the genes are ranked by (see Method), to which "
-            "missing sensory or annotation evidence adds nothing. Letters after a gene: its tier (H high, M medium, L low).</p>")
+            "missing sensory or annotation evidence adds nothing. Letters after a gene: its tier (H high, M medium, "
+            "L low).</p>")
