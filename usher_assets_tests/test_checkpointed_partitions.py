@@ -197,6 +197,8 @@ def test_single_run_range_records_each_partition_on_its_own(materialize, store, 
             assert materialization.metadata["dagster/row_count"].value == checkpoints[day].row_count, day
             assert materialization.metadata["fingerprint"].value == checkpoints[day].fingerprint, day
             assert materialization.metadata["checkpoint"].value == status, day
+            # What the event says of the whole range is named as the run's.
+            assert materialization.metadata["partitions_in_run"].value == len(DAYS), day
 
 
 @pytest.mark.xfail(strict=True, reason="Dagster 1.13 copies one dagster/data_version tag onto every partition "

@@ -165,9 +165,10 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
         if len(checkpoints) == 1:
             metadata["fingerprint"] = checkpoints[0].fingerprint or ""
         elif checkpoints:
-            # A range run's partitions each carry their own figures (partition_metadata); this is the whole.
+            # A range run's partitions each carry their own figures (partition_metadata); this is the whole,
+            # which Dagster copies onto every partition's event: named as the run's, not the partition's.
             metadata["fingerprint"] = canonical_hash({c.partition_key: c.fingerprint for c in checkpoints})
-            metadata["partitions"] = len(checkpoints)
+            metadata["partitions_in_run"] = len(checkpoints)
         return metadata
 
     # -- reading ---------------------------------------------------------------------
