@@ -102,8 +102,10 @@ def _scores(gene_universe, cilia_model, pipeline, layer_frames: dict[str, pl.Dat
     weights = active_weights(pipeline.scoring.weights, layers)
     ranked = score_genes(layers, cilia_model, weights, pipeline.scoring)
     counts = dict(ranked.group_by("tier").len().iter_rows())
+    # The ranking is the combination's weighted sum; the layer weights make only the weighted composite.
     return ranked, {"genes_scored": ranked.filter(pl.col("ranking_score").is_not_null()).height,
-                    "weights_used": weights, "tiers": {str(k): int(v) for k, v in counts.items()},
+                    "ranking_combination": pipeline.scoring.combination.model_dump(),
+                    "composite_weights": weights, "tiers": {str(k): int(v) for k, v in counts.items()},
                     "thin_evidence_in_top_50": int(ranked.head(50)["thin_evidence"].sum())}
 
 
