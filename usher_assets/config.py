@@ -1,7 +1,5 @@
 """PipelineConfig: storage, sources and scoring settings, read from YAML and validated up front."""
 
-import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Literal, get_args

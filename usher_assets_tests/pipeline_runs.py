@@ -19,6 +19,16 @@ def pipeline_env(dagster_home: Path, config_path: Path, **extra: str) -> dict[st
                          "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"} | extra
 
 
+def usher_cli(*args: str, config: Path | None = None, env: dict | None = None, cwd: Path | None = None,
+              timeout: float = 120) -> subprocess.CompletedProcess:
+    """`usher-assets ARGS` in a subprocess, output captured: with `config`, `--config` and no USHER_CONFIG of this
+    process; else `env` (a deployment's environment) as given."""
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if k != "USHER_CONFIG"}
+    command = [str(VENV_BIN / "usher-assets"), *args] + (["--config", str(config)] if config else [])
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout)
+
+
 def materialize_command(target: list[str], selection: list[str] = FULL_RANGE) -> list[str]:
     return [str(VENV_BIN / "dagster"), "asset", "materialize", *selection, *target]
 

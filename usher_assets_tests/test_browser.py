@@ -1,6 +1,5 @@
 """The Dagster UI in headless Chromium: find an asset in the graph, materialize it, see its checkpoint metadata."""
 
-import time
 from pathlib import Path
 from types import SimpleNamespace
 

@@ -12,8 +12,7 @@ import pytest
 
 from celery_runs import TARGET, WORKERS, celery_deployment, run_messages, step_windows
 from conftest import clone_build
-from local_services import VENV_BIN
-from pipeline_runs import FULL_RANGE, materialize_cli, materialize_command
+from pipeline_runs import FULL_RANGE, materialize_cli, materialize_command, usher_cli
 from usher_assets.storage.delta_store import DeltaStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -30,8 +29,8 @@ def _slices(delta_root) -> dict[tuple[str, str], object]:
 
 
 def _delete(deployment, table: str, *options: str) -> None:
-    subprocess.run([str(VENV_BIN / "usher-assets"), "checkpoints", "delete", table, *options], env=deployment.env,
-                   cwd=deployment.work, check=True, capture_output=True, timeout=120)
+    deleted = usher_cli("checkpoints", "delete", table, *options, env=deployment.env, cwd=deployment.work)
+    assert deleted.returncode == 0, deleted.stderr
 
 
 def _at_once(deployment, selections: list[list[str]]) -> None:

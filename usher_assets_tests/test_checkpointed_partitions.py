@@ -10,7 +10,6 @@ from collections import Counter
 from datetime import datetime
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 import yaml
 from conftest import write_config
+from pipeline_runs import usher_cli
 
 from usher_assets.storage import PipelineStore, ProvenanceTracker
 
@@ -20,12 +21,6 @@ GENES = pl.DataFrame({"hgnc_id": ["HGNC:12597", "HGNC:12601", "HGNC:16361"],
                       "gene_symbol": ["USH1C", "USH2A", "WHRN"]})
 LAYER = pl.DataFrame({"hgnc_id": ["HGNC:12597", "HGNC:12601", "HGNC:16361", "HGNC:100"],
                       "chromosome": ["11", "1", "9", "X"], "layer_score": [0.9, 0.8, None, 0.1]})
-
-
-def run_cli(*args: str, config: Path | None = None, tty_stderr: bool = False) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "USHER_CONFIG"}
-    command = [str(SCRIPT), *args] + (["--config", str(config)] if config else [])
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
 def build_store(config_path: Path) -> PipelineStore:
@@ -52,7 +47,7 @@ def config_path(tmp_path) -> Path:
 
 
 def test_list_prints_aligned_table_in_chromosome_order(config_path):
-    result = run_cli("checkpoints", "list", config=config_path)
+    result = usher_cli("checkpoints", "list", config=config_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["TABLE", "PARTITION", "ROWS", "CREATED_AT", "FINGERPRINT", "DESCRIPTION"]
@@ -66,20 +61,20 @@ def test_list_prints_aligned_table_in_chromosome_order(config_path):
 
 
 def test_list_json_filters_by_schema(config_path):
-    result = run_cli("checkpoints", "list", "--schema", "sources", "--json", config=config_path)
+    result = usher_cli("checkpoints", "list", "--schema", "sources", "--json", config=config_path)
     rows = json.loads(result.stdout)
     assert rows == [{"table": "sources.genes", "partition": None, "rows": 3, "created_at": rows[0]["created_at"],
                      "fingerprint": "ffffffffffff", "description": "One row per Usher gene."}]
 
 
 def test_show_prints_checkpoint_parts_columns_and_provenance(config_path):
-    result = run_cli("checkpoints", "show", "genes", "--json", config=config_path)
+    result = usher_cli("checkpoints", "show", "genes", "--json", config=config_path)
     shown = json.loads(result.stdout)
     assert shown["table"] == "sources.genes" and shown["row_count"] == 3
     assert shown["columns"] == [["hgnc_id", "VARCHAR"], ["gene_symbol", "VARCHAR"]]
     assert shown["fingerprint_parts"] == {"code_version": "a" * 64, "source:hgnc": "b" * 64}
     assert shown["provenance"]["metadata"] == {"genes": 3} and shown["provenance"]["table"] == "sources.genes"
-    text = run_cli("checkpoints", "show", "evidence.layer", "--partition", "X", config=config_path).stdout
+    text = usher_cli("checkpoints", "show", "evidence.layer", "--partition", "X", config=config_path).stdout
     assert text.startswith("evidence.layer[X]\n")
     assert "layer_score  DOUBLE" in text and '"code_version": "1"' in text
 
@@ -92,7 +87,7 @@ def test_show_prints_checkpoint_parts_columns_and_provenance(config_path):
     (("checkpoints", "explain", "no_such_asset"), "unknown asset(s) no_such_asset"),
 ])
 def test_missing_table_or_asset_exits_2_with_one_line(config_path, args, message):
-    result = run_cli(*args, config=config_path)
+    result = usher_cli(*args, config=config_path)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
@@ -105,14 +100,14 @@ def test_missing_table_or_asset_exits_2_with_one_line(config_path, args, message
 def test_bad_config_exits_2_without_traceback(tmp_path, content, message):
     bad = tmp_path / "bad.yaml"
     bad.write_text(content)
-    result = run_cli("checkpoints", "list", config=bad)
+    result = usher_cli("checkpoints", "list", config=bad)
     assert result.returncode == 2
     assert message in result.stderr and str(bad) in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.splitlines()) == 1
 
 
 def test_verify_passes_on_intact_store(config_path):
-    result = run_cli("checkpoints", "verify", config=config_path)
+    result = usher_cli("checkpoints", "verify", config=config_path)
     assert result.returncode == 0
     assert result.stdout.strip() == "checked 4 checkpoint(s): all intact"
     assert result.stderr == ""  # stderr is a pipe here, not a terminal: no progress bar
@@ -128,7 +123,7 @@ def test_verify_passes_on_intact_store(config_path):
 def test_verify_names_each_tampered_table_and_fails(config_path, tamper, label, problem):
     with duckdb.connect(str(config_path.parent / "usher.duckdb")) as con:
         con.execute(tamper)
-    result = run_cli("checkpoints", "verify", "--json", config=config_path)
+    result = usher_cli("checkpoints", "verify", "--json", config=config_path)
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["checked"] == 4
@@ -137,19 +132,19 @@ def test_verify_names_each_tampered_table_and_fails(config_path, tamper, label, 
 
 def test_delete_slice_then_whole_table(config_path):
     store = PipelineStore(config_path.parent / "usher.duckdb")
-    result = run_cli("checkpoints", "delete", "evidence.layer", "--partition", "11", config=config_path)
+    result = usher_cli("checkpoints", "delete", "evidence.layer", "--partition", "11", config=config_path)
     assert result.stdout.strip() == "deleted checkpoint evidence.layer[11]"
     assert [c.partition_key for c in store.list_checkpoints("evidence")] == ["1", "X"]
     assert store.load_dataframe("layer", schema="evidence")["chromosome"].to_list() == ["1", "X"]
 
-    result = run_cli("checkpoints", "delete", "layer", "--keep-data", config=config_path)
+    result = usher_cli("checkpoints", "delete", "layer", "--keep-data", config=config_path)
     assert result.returncode == 0 and "evidence.layer[X] (stored rows kept)" in result.stdout
     assert store.list_checkpoints("evidence") == [] and store.table_exists("layer", schema="evidence")
 
 
 def test_export_writes_parquet_and_provenance_sidecar(config_path, tmp_path):
     target = tmp_path / "out" / "layer.parquet"
-    result = run_cli("checkpoints", "export", "layer", str(target), config=config_path)
+    result = usher_cli("checkpoints", "export", "layer", str(target), config=config_path)
     assert result.returncode == 0, result.stderr
     exported = pl.read_parquet(target)
     assert exported.height == 3 and sorted(exported["partition_key"].to_list()) == ["1", "11", "X"]
@@ -163,10 +158,10 @@ def test_outputs_lists_database_and_output_files(config_path):
     out = config_path.parent / "outputs"
     out.mkdir()
     (out / "candidates.tsv").write_text("rank\tgene_symbol\n1\tUSH2A\n")
-    located = json.loads(run_cli("outputs", "--json", config=config_path).stdout)
+    located = json.loads(usher_cli("outputs", "--json", config=config_path).stdout)
     assert located["database"] == str(config_path.parent / "usher.duckdb") and located["database_bytes"] > 0
     assert [(f["name"], f["bytes"]) for f in located["files"]] == [("candidates.tsv", 25)]
-    text = run_cli("outputs", config=config_path).stdout
+    text = usher_cli("outputs", config=config_path).stdout
     assert f"output dir: {out}" in text and "candidates.tsv" in text
 
 
@@ -231,7 +226,7 @@ def _edit_sources(path: Path, **changes: dict) -> Path:
 
 
 def _explain(config: Path) -> dict[str, dict]:
-    result = run_cli("checkpoints", "explain", *EXPLAINED, "--json", config=config)
+    result = usher_cli("checkpoints", "explain", *EXPLAINED, "--json", config=config)
     assert result.returncode == 0, result.stderr
     return {entry["asset"]: entry for entry in json.loads(result.stdout)}
 
@@ -275,7 +270,7 @@ def test_explain_reports_a_tampered_checkpoint(materialized, tmp_path):
     config.write_text(yaml.safe_dump(raw))
     with duckdb.connect(str(database)) as con:
         con.execute("UPDATE sources.gene_universe SET gene_symbol = 'USH2B' WHERE gene_symbol = 'USH2A'")
-    result = run_cli("checkpoints", "explain", "gene_universe", "--json", config=config)
+    result = usher_cli("checkpoints", "explain", "gene_universe", "--json", config=config)
     [entry] = json.loads(result.stdout)
     assert entry["slices"][0]["reasons"] == ["checkpoint not intact: content changed since the checkpoint was written"]
 

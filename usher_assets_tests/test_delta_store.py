@@ -516,7 +516,7 @@ def test_slices_rewritten_in_any_order_load_whole_in_the_order_one_duckdb_file_g
             store.save(rows, ref, [Slice(gene, f"gene = {literal(gene)}")], {gene: (f"f{i}", {})})
     assert DeltaStore(tmp_path / "delta").load_dataframe("genes").equals(duckdb_file.load_dataframe("genes"))
     with delta.connect() as con:
-        assert con.execute(f"SELECT count(*) = count(DISTINCT __usher_row) FROM _delta_rows.\"main.genes\"").fetchone() \
+        assert con.execute("SELECT count(*) = count(DISTINCT __usher_row) FROM _delta_rows.\"main.genes\"").fetchone() \
             == (True,)
 
 

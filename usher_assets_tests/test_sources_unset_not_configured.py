@@ -5,7 +5,6 @@ The bundled config leaves gnomad_constraint, gtex_median_tpm and hpa_normal_tiss
 """
 
 import dagster as dg
-import polars as pl
 import pytest
 import yaml
 

@@ -8,8 +8,6 @@ StoreError naming the file, at the first open of a run too.
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -17,21 +15,15 @@ import duckdb
 import polars as pl
 import pytest
 from conftest import write_config
+from pipeline_runs import usher_cli
 
 from usher_assets.storage import DuckDBIOManager, PipelineStore, StoreError
 from usher_assets.storage.damage import marker_path
 from usher_assets.storage.store import StoreDamagedError
 
-SCRIPT = Path(sys.executable).parent / "usher-assets"
 HEADER = 3 * 4096  # DuckDB's file header and its two database headers precede block 0
 BLOCK = 256 * 1024
 ROWS = 300_000  # several 256 KiB blocks per table
-
-
-def run_cli(*args: str, config: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "USHER_CONFIG"}
-    return subprocess.run([str(SCRIPT), *args, "--config", str(config)], capture_output=True, text=True, env=env,
-                          timeout=120)
 
 
 def build(db_path: Path) -> None:
@@ -85,7 +77,7 @@ def test_verify_reports_a_damaged_table_by_name_and_saves_are_refused(config, tm
     db_path = tmp_path / "usher.duckdb"
     overwrite_block(db_path, sorted(blocks_of(db_path, "main.big"))[1])
 
-    result = run_cli("checkpoints", "verify", config=config)
+    result = usher_cli("checkpoints", "verify", config=config)
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("main.big: damaged block: Corrupt database file: computed checksum"), result.stdout
@@ -114,10 +106,10 @@ def test_verify_reports_a_damaged_table_by_name_and_saves_are_refused(config, tm
         ["HGNC:12597", "HGNC:12601"]
 
     # Dropping the damaged table clears the marker; the next run recomputes it, and writes work again.
-    result = run_cli("checkpoints", "delete", "main.big", config=config)
+    result = usher_cli("checkpoints", "delete", "main.big", config=config)
     assert result.returncode == 0, result.stderr
     assert not marker_path(db_path).exists()
-    assert run_cli("checkpoints", "verify", config=config).stdout.strip() == "checked 4 checkpoint(s): all intact"
+    assert usher_cli("checkpoints", "verify", config=config).stdout.strip() == "checked 4 checkpoint(s): all intact"
     store.save_dataframe(pl.DataFrame({"hgnc_id": ["HGNC:1"]}), "genes", schema="sources")
 
 
@@ -125,7 +117,7 @@ def test_a_damaged_slice_is_reported_alone_and_a_restored_copy_clears_the_marker
     db_path = tmp_path / "usher.duckdb"
     overwrite_block(db_path, sorted(blocks_of(db_path, "evidence.layer", "11"))[0])
 
-    result = run_cli("checkpoints", "verify", "--json", config=config)
+    result = usher_cli("checkpoints", "verify", "--json", config=config)
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     assert [p["table"] for p in report["problems"]] == ["evidence.layer[11]"]
@@ -142,7 +134,7 @@ def test_a_damaged_slice_is_reported_alone_and_a_restored_copy_clears_the_marker
 
     shutil.copy(tmp_path / "backup.duckdb", db_path)  # restore from a copy
     assert marker_path(db_path).exists()  # the store cannot know until it has read the file again
-    result = run_cli("checkpoints", "verify", config=config)
+    result = usher_cli("checkpoints", "verify", config=config)
     assert (result.returncode, result.stdout.strip()) == (0, "checked 5 checkpoint(s): all intact")
     assert not marker_path(db_path).exists()
     PipelineStore(db_path).save_dataframe(pl.DataFrame({"a": [1]}), "other")
@@ -156,7 +148,7 @@ def test_a_truncated_file_reports_the_slices_past_its_end(config, tmp_path):
     assert cut <= max(blocks_of(db_path, "evidence.layer")), "the build no longer ends with layer's blocks"
     os.truncate(db_path, HEADER + cut * BLOCK)  # a copy that stopped short: some of layer's blocks are gone
 
-    result = run_cli("checkpoints", "verify", "--json", config=config)
+    result = usher_cli("checkpoints", "verify", "--json", config=config)
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     damaged = [p["table"] for p in report["problems"]]
@@ -171,7 +163,7 @@ def test_a_truncated_file_reports_the_slices_past_its_end(config, tmp_path):
 def test_truncation_into_the_bookkeeping_tables_says_restore_the_file(config, tmp_path):
     db_path = tmp_path / "usher.duckdb"
     os.truncate(db_path, HEADER + min(blocks_of(db_path, "main._checkpoints")) * BLOCK)
-    result = run_cli("checkpoints", "verify", config=config)
+    result = usher_cli("checkpoints", "verify", config=config)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stdout.startswith(f"{db_path}: listing checkpoints (main._checkpoints) failed: table the store's "
                                     "own tables (_checkpoints, _provenance, ...) has a damaged block (IO Error: "
@@ -192,7 +184,7 @@ def test_a_garbage_catalog_block_is_a_store_error_naming_the_file(config, tmp_pa
     assert message.startswith(f"{db_path}: cannot open the database: its catalog")
     assert "Restore the file from a copy" in message
 
-    result = run_cli("checkpoints", "verify", config=config)
+    result = usher_cli("checkpoints", "verify", config=config)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stdout.startswith(f"{db_path}: cannot open the database: its catalog")
 

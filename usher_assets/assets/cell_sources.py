@@ -1,6 +1,5 @@
 """Cell-level sources: mouse hair cells and the cilia proteome (mapped through orthologs), and interactomes."""
 
-import polars as pl
 
 from usher_assets.assets.declare import pipeline_asset
 from usher_assets.assets.sources import SOURCE_CODE_VERSION, _load

@@ -6,7 +6,7 @@ from usher_assets.schemas import RANK
 from usher_assets.scoring.cilia_model import MODEL_ONLY_LAYERS, OPTIONAL_MODEL_LAYERS
 from usher_assets.scoring.combination import RANKING_SCORE, ranking_score, without_column
 from usher_assets.scoring.composite import EVIDENCE_COUNT, THIN_EVIDENCE, rank_candidates
-from usher_assets.scoring.discovery import STRICT_ANNOTATED, compare_on_labels, strict_discovery, strict_subset
+from usher_assets.scoring.discovery import compare_on_labels, strict_discovery, strict_subset
 from usher_assets.scoring.labels import (
     add_percentiles,
     known_gene_metrics,
