@@ -60,7 +60,7 @@ class DuckDBIOManager(dg.ConfigurableIOManager):
 
     Schema: asset metadata `schema`, else this manager's `schema`, else the key prefix, else `public`.
     Partitions are slices selected by `partition_expr` metadata (a column or SQL expression; a dict per
-    dimension for multi-partitions), or kept in a `partition_key` column when none is given.
+    dimension for multi-partitions), which a partitioned asset must give, as with dagster-duckdb.
     """
 
     model_config = ConfigDict(extra="forbid")  # a misspelt argument is an error, not silently ignored

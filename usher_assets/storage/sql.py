@@ -62,8 +62,8 @@ class TableRef:
 class Slice:
     """One partition of a table: its key and the SQL predicate that selects its rows.
 
-    `hidden` slices live in a store-managed `partition_key` column (a partitioned asset with no
-    partition_expr); the others are selected by the user's own columns, as dagster-duckdb does.
+    `hidden` slices live in a store-managed `partition_key` column (PipelineStore.save_dataframe with a
+    partition_key and no predicate); the others are selected by the user's own columns, as dagster-duckdb does.
     """
 
     key: str
