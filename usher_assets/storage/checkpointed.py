@@ -220,7 +220,7 @@ def _run(context: dg.AssetExecutionContext, config, spec: CheckpointSpec, keys: 
         reused = {part: checkpoint for part, checkpoint, why in zip(partition_keys or [], checkpoints, whys)
                   if why is None and not missing_files}
         output = CheckpointedOutput(value, dict(zip(partition_keys or [None], fingerprints)), record,
-                                    description=summary(context.assets_def.descriptions_by_key.get(key)),
+                                    description=_summary(context.assets_def.descriptions_by_key.get(key)),
                                     reused=reused, files=declared.required_files)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", dg.BetaWarning)  # data_version on Output is marked beta
@@ -259,7 +259,7 @@ def _tally(context, labels: list[str], slices: int, reused: bool) -> None:
                      + (f"; computed: {', '.join(computed)}" if computed else ""))
 
 
-def summary(description: str | None) -> str:
+def _summary(description: str | None) -> str:
     """A docstring's first paragraph on one line, for listings: its first line may end mid-sentence."""
     first = (description or "").strip().split("\n\n")[0]
     return " ".join(first.split())
